@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using Recipes.Runtime.Distributed;
+using Recipes.Runtime.Training.Optimization;
+using TorchSharp.Modules;
+
+namespace Recipes.Runtime.Training;
+
+/// <summary>How to train: batch size, length, seeds, parallelism, validation and checkpoints.</summary>
+public sealed record TrainerSettings
+{
+    /// <summary>Samples per optimizer step across all replicas (BigDL's batch size).</summary>
+    public required int GlobalBatchSize { get; init; }
+    public required int Epochs { get; init; }
+    public int Seed { get; init; } = 1;
+    public LocalMaster Master { get; init; } = LocalMaster.Parse("local[*]");
+    /// <summary>Learning rate per step; null keeps the optimizer's own rate.</summary>
+    public ILearningRateSchedule? Schedule { get; init; }
+    public Trigger ValidateWhen { get; init; } = Trigger.EveryEpoch;
+    public IReadOnlyList<IValidationMethod> ValidationMethods { get; init; } = [];
+    /// <summary>Validation metric whose value is passed to the schedule at each epoch end (Plateau uses it);
+    /// without validation data the training loss is passed.</summary>
+    public string MonitoredMetric { get; init; } = "loss";
+    /// <summary>Folder for <see cref="TrainingCheckpoint.FileName"/>; null disables checkpoints.</summary>
+    public string? CheckpointFolder { get; init; }
+    public Trigger CheckpointWhen { get; init; } = Trigger.EveryEpoch;
+    /// <summary>Continue from the checkpoint in <see cref="CheckpointFolder"/>.</summary>
+    public bool Resume { get; init; }
+    public IReadOnlyList<ITrainingObserver> Observers { get; init; } = [];
+}
+
+/// <summary>
+/// Synchronous data-parallel mini-batch training (the BigDL optimizer's loop) over <c>local[N]</c> model
+/// replicas: every step each replica computes gradients on its slice of the global batch, the gradients are
+/// averaged, one optimizer step is taken, and the replicas are brought back in line. Triggers decide when
+/// to validate, checkpoint and stop. With the same seed and global batch, N replicas give the same weights
+/// as one (up to floating-point summation order).
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly Func<Tensor, Tensor, Tensor> _loss;
+    readonly LocalReplicaGroup _replicas;
+    readonly optim.Optimizer _optimizer;
+
+    public Trainer(Func<nn.Module<Tensor, Tensor>> createModel, Func<IEnumerable<Parameter>, optim.Optimizer> createOptimizer,
+        Func<Tensor, Tensor, Tensor> meanLoss, TrainerSettings settings)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.GlobalBatchSize, settings.Master.Replicas, "global batch size");
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1, "epochs");
+        Settings = settings;
+        _loss = meanLoss;
+        torch.set_num_threads(settings.Master.IntraOpThreadsPerReplica);
+        // The seed fixes replica 0's initial weights; the other replicas are copies of it.
+        torch.random.manual_seed(settings.Seed).Dispose();
+        _replicas = new LocalReplicaGroup(createModel, settings.Master);
+        _optimizer = createOptimizer(_replicas.MasterParameters);
+    }
+
+    public TrainerSettings Settings { get; }
+
+    /// <summary>The trained model (replica 0).</summary>
+    public nn.Module<Tensor, Tensor> Model => _replicas.MasterModel;
+
+    public optim.Optimizer Optimizer => _optimizer;
+
+    string? CheckpointPath => Settings.CheckpointFolder is null ? null : Path.Combine(Settings.CheckpointFolder, TrainingCheckpoint.FileName);
+
+    public TrainingResult Fit(IBatchSource train, IBatchSource? validation = null, CancellationToken cancellation = default)
+    {
+        var wall = Stopwatch.StartNew();
+        int batchSize = Settings.GlobalBatchSize;
+        int batchesPerEpoch = (train.Count + batchSize - 1) / batchSize;
+        if (train.Count == 0) throw new ArgumentException("the training set is empty");
+
+        var position = new CheckpointPosition
+        {
+            Epoch = 0, NextBatch = 0, Iteration = 0, Seed = Settings.Seed, GlobalBatchSize = batchSize, SampleCount = train.Count,
+        };
+        if (Settings.Resume) position = ResumeFrom(train.Count);
+        var completed = new List<EpochReport>(position.CompletedEpochs);
+
+        foreach (var observer in Settings.Observers) observer.TrainingStarted(position.Epoch, Settings.Epochs, batchesPerEpoch, train.Count);
+
+        int epoch = position.Epoch;
+        long iteration = position.Iteration;
+        bool interrupted = false;
+        double[] shares = new double[_replicas.Models.Count];
+        double[] replicaLosses = new double[_replicas.Models.Count];
+        int[][] replicaSlices = new int[_replicas.Models.Count][];
+
+        while (epoch < Settings.Epochs && !interrupted)
+        {
+            int[] order = EpochOrder(train.Count, Settings.Seed, epoch);
+            double lossSum = epoch == position.Epoch ? position.EpochLossSum : 0;
+            long samplesSeen = epoch == position.Epoch ? position.EpochSamples : 0;
+            int firstBatch = epoch == position.Epoch ? position.NextBatch : 0;
+            var epochClock = Stopwatch.StartNew();
+            long epochSamplesThisRun = 0;
+            foreach (var model in _replicas.Models) model.train();
+
+            for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
+            {
+                var stepClock = Stopwatch.StartNew();
+                using var stepScope = NewDisposeScope();
+                int start = batch * batchSize, count = Math.Min(batchSize, train.Count - start);
+                double rate = Settings.Schedule?.RateAt(checked((int)iteration), epoch) ?? OptimizerLearningRate();
+                SetOptimizerLearningRate(rate);
+                // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
+                torch.random.manual_seed(unchecked(Settings.Seed * 1_000_003L + iteration)).Dispose();
+
+                SplitAcrossReplicas(order.AsSpan(start, count), replicaSlices, shares);
+                _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r]));
+                _replicas.AverageGradientsIntoMaster(shares);
+                _optimizer.step();
+                _replicas.SynchroniseReplicas();
+
+                double loss = 0;
+                for (int r = 0; r < shares.Length; r++) loss += shares[r] * replicaLosses[r];
+                if (double.IsNaN(loss) || double.IsInfinity(loss))
+                    throw new InvalidOperationException($"training diverged: loss is {loss} at epoch {epoch + 1}, iteration {iteration + 1}; lower the learning rate");
+                lossSum += loss * count;
+                samplesSeen += count;
+                epochSamplesThisRun += count;
+                iteration++;
+
+                var report = new IterationReport(epoch, Settings.Epochs, batch, batchesPerEpoch, iteration, loss, rate, count,
+                    count / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9));
+                foreach (var observer in Settings.Observers) observer.IterationCompleted(report);
+
+                bool lastBatch = batch == batchesPerEpoch - 1;
+                var clock = new TrainingClock(epoch, iteration, AtEpochEnd: false);
+                bool stopNow = cancellation.IsCancellationRequested;
+                if (!lastBatch && CheckpointPath is not null && (stopNow || Settings.CheckpointWhen.IsTriggered(clock)))
+                    SaveCheckpoint(new CheckpointPosition
+                    {
+                        Epoch = epoch, NextBatch = batch + 1, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
+                        SampleCount = train.Count, EpochLossSum = lossSum, EpochSamples = samplesSeen, CompletedEpochs = completed,
+                    });
+                if (stopNow && !lastBatch)
+                {
+                    interrupted = true;
+                    break;
+                }
+            }
+            if (interrupted) break;
+
+            var endClock = new TrainingClock(epoch, iteration, AtEpochEnd: true);
+            IReadOnlyDictionary<string, double> scores = validation is not null && Settings.ValidateWhen.IsTriggered(endClock)
+                ? Evaluate(validation, Settings.ValidationMethods)
+                : new Dictionary<string, double>();
+            double trainLoss = lossSum / Math.Max(1, samplesSeen);
+            Settings.Schedule?.EpochEnded(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double monitored) ? monitored : trainLoss);
+
+            double seconds = epochClock.Elapsed.TotalSeconds;
+            var epochReport = new EpochReport(epoch, Settings.Epochs, iteration, trainLoss, scores, OptimizerLearningRate(), seconds,
+                epochSamplesThisRun / Math.Max(seconds, 1e-9), Environment.WorkingSet / (1024.0 * 1024.0));
+            completed.Add(epochReport);
+            foreach (var observer in Settings.Observers) observer.EpochCompleted(epochReport);
+            epoch++;
+
+            if (CheckpointPath is not null && (Settings.CheckpointWhen.IsTriggered(endClock) || epoch == Settings.Epochs || cancellation.IsCancellationRequested))
+                SaveCheckpoint(new CheckpointPosition
+                {
+                    Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
+                    SampleCount = train.Count, CompletedEpochs = completed,
+                });
+            if (cancellation.IsCancellationRequested && epoch < Settings.Epochs) interrupted = true;
+        }
+
+        var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds);
+        foreach (var observer in Settings.Observers) observer.TrainingFinished(result);
+        return result;
+    }
+
+    /// <summary>Computes each validation method over <paramref name="data"/>, the replicas sharing the work.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(IBatchSource data, IReadOnlyList<IValidationMethod> methods, int? batchSize = null)
+    {
+        int replicas = _replicas.Models.Count;
+        int perReplicaBatch = Math.Max(1, (batchSize ?? Settings.GlobalBatchSize) / replicas);
+        var sums = new double[replicas, methods.Count];
+        var counts = new long[replicas, methods.Count];
+        int chunk = (data.Count + replicas - 1) / replicas;
+        _replicas.Threads.Run(r =>
+        {
+            var model = _replicas.Models[r];
+            model.eval();
+            using var noGrad = no_grad();
+            int end = Math.Min(data.Count, (r + 1) * chunk);
+            int[] indices = new int[perReplicaBatch];
+            for (int start = r * chunk; start < end; start += perReplicaBatch)
+            {
+                using var scope = NewDisposeScope();
+                int count = Math.Min(perReplicaBatch, end - start);
+                for (int i = 0; i < count; i++) indices[i] = start + i;
+                var (input, target) = data.GetBatch(indices.AsSpan(0, count));
+                var output = model.forward(input);
+                for (int m = 0; m < methods.Count; m++)
+                {
+                    var (sum, n) = methods[m].Measure(output, target);
+                    sums[r, m] += sum;
+                    counts[r, m] += n;
+                }
+            }
+            model.train();
+        });
+        var scores = new Dictionary<string, double>();
+        for (int m = 0; m < methods.Count; m++)
+        {
+            double sum = 0;
+            long count = 0;
+            for (int r = 0; r < replicas; r++) { sum += sums[r, m]; count += counts[r, m]; }
+            scores[methods[m].Name] = count == 0 ? double.NaN : sum / count;
+        }
+        return scores;
+    }
+
+    double ForwardBackward(int replica, IBatchSource data, int[] indices)
+    {
+        var model = _replicas.Models[replica];
+        model.zero_grad();
+        if (indices.Length == 0) return 0;
+        using var scope = NewDisposeScope();
+        var (input, target) = data.GetBatch(indices);
+        var loss = _loss(model.forward(input), target);
+        loss.backward();
+        return loss.ToDouble();
+    }
+
+    /// <summary>Contiguous, near-equal slices of the batch for each replica, with each slice's share.</summary>
+    static void SplitAcrossReplicas(ReadOnlySpan<int> batch, int[][] slices, double[] shares)
+    {
+        int replicas = slices.Length, offset = 0;
+        for (int r = 0; r < replicas; r++)
+        {
+            int size = batch.Length / replicas + (r < batch.Length % replicas ? 1 : 0);
+            if (slices[r] is null || slices[r].Length != size) slices[r] = new int[size];
+            batch.Slice(offset, size).CopyTo(slices[r]);
+            shares[r] = (double)size / batch.Length;
+            offset += size;
+        }
+    }
+
+    /// <summary>The sample order of an epoch: a Fisher-Yates shuffle seeded by (seed, epoch), so any epoch's
+    /// order can be recomputed after a resume without replaying earlier ones.</summary>
+    public static int[] EpochOrder(int count, int seed, int epoch)
+    {
+        int[] order = new int[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        // Not HashCode.Combine: it is randomised per process, and the order must be the same in every run.
+        var random = new Random(unchecked(seed * 7919 + epoch * 104_729 + 17));
+        random.Shuffle(order);
+        return order;
+    }
+
+    CheckpointPosition ResumeFrom(int sampleCount)
+    {
+        string path = CheckpointPath ?? throw new InvalidOperationException("--resume needs a checkpoint folder");
+        var position = TrainingCheckpoint.Load(path, _replicas.MasterModel, _optimizer);
+        if (position.Seed != Settings.Seed || position.GlobalBatchSize != Settings.GlobalBatchSize || position.SampleCount != sampleCount)
+            throw new Data.DataFileException(path,
+                $"checkpoint was made with seed {position.Seed}, batch {position.GlobalBatchSize}, {position.SampleCount} samples; " +
+                $"this run has seed {Settings.Seed}, batch {Settings.GlobalBatchSize}, {sampleCount} samples");
+        if (position.ScheduleState.Count > 0) Settings.Schedule?.RestoreState(position.ScheduleState);
+        _replicas.SynchroniseReplicas();
+        return position;
+    }
+
+    void SaveCheckpoint(CheckpointPosition position)
+    {
+        var withSchedule = position with { ScheduleState = Settings.Schedule?.SaveState().ToDictionary() ?? new Dictionary<string, double>() };
+        TrainingCheckpoint.Save(CheckpointPath!, withSchedule, _replicas.MasterModel, _optimizer);
+    }
+
+    double OptimizerLearningRate() => _optimizer.ParamGroups.First().LearningRate;
+
+    void SetOptimizerLearningRate(double rate)
+    {
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = rate;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _replicas.Dispose();
+    }
+}

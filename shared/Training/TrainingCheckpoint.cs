@@ -1,0 +1,93 @@
+using System.Text;
+using System.Text.Json;
+using Recipes.Runtime.Data;
+using Recipes.Runtime.IO;
+
+namespace Recipes.Runtime.Training;
+
+/// <summary>Where training stood when a checkpoint was written, and what must match to resume from it.</summary>
+public sealed record CheckpointPosition
+{
+    public required int Epoch { get; init; }
+    /// <summary>Next batch of <see cref="Epoch"/> to run (0 at an epoch boundary).</summary>
+    public required int NextBatch { get; init; }
+    public required long Iteration { get; init; }
+    public required int Seed { get; init; }
+    public required int GlobalBatchSize { get; init; }
+    public required int SampleCount { get; init; }
+    /// <summary>Running sums of the epoch in progress, so its reported loss is the same after a resume.</summary>
+    public double EpochLossSum { get; init; }
+    public long EpochSamples { get; init; }
+    public Dictionary<string, double> ScheduleState { get; init; } = new();
+    public List<EpochReport> CompletedEpochs { get; init; } = new();
+}
+
+/// <summary>
+/// One file holding everything needed to continue training exactly: position, schedule state, model
+/// weights and optimizer state (momentum, Adam moments and step counts). Written atomically, so a crash
+/// while saving leaves the previous checkpoint intact.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    public const string FileName = "latest.ckpt";
+    static readonly byte[] Magic = "RCKPT001"u8.ToArray();
+
+    public static void Save(string path, CheckpointPosition position, nn.Module model, optim.Optimizer optimizer)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Magic);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(position);
+            writer.Write(json.Length);
+            writer.Write(json);
+            WriteSection(writer, sectionWriter => model.save(sectionWriter));
+            WriteSection(writer, sectionWriter => ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(sectionWriter));
+        }
+        AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    public static CheckpointPosition Load(string path, nn.Module model, optim.Optimizer optimizer)
+    {
+        if (!File.Exists(path)) throw new DataFileException(path, "no checkpoint to resume from (train once without --resume first)");
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+            if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+                throw new DataFileException(path, "not a training checkpoint (wrong magic bytes)");
+            int jsonLength = reader.ReadInt32();
+            if (jsonLength <= 0 || jsonLength > 64 << 20) throw new DataFileException(path, "corrupt checkpoint header");
+            var position = JsonSerializer.Deserialize<CheckpointPosition>(reader.ReadBytes(jsonLength))
+                           ?? throw new DataFileException(path, "empty checkpoint header");
+            ReadSection(reader, path, sectionReader => model.load(sectionReader));
+            ReadSection(reader, path, sectionReader => ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(sectionReader));
+            return position;
+        }
+        catch (EndOfStreamException error)
+        {
+            throw new DataFileException(path, "checkpoint is truncated", error);
+        }
+        catch (JsonException error)
+        {
+            throw new DataFileException(path, $"corrupt checkpoint header ({error.Message})", error);
+        }
+    }
+
+    static void WriteSection(BinaryWriter writer, Action<BinaryWriter> writeSection)
+    {
+        using var section = new MemoryStream();
+        using (var sectionWriter = new BinaryWriter(section, Encoding.UTF8, leaveOpen: true)) writeSection(sectionWriter);
+        writer.Write(section.Length);
+        writer.Write(section.GetBuffer(), 0, (int)section.Length);
+    }
+
+    static void ReadSection(BinaryReader reader, string path, Action<BinaryReader> readSection)
+    {
+        long length = reader.ReadInt64();
+        if (length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position)
+            throw new DataFileException(path, "checkpoint is truncated");
+        byte[] bytes = reader.ReadBytes((int)length);
+        using var sectionReader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+        readSection(sectionReader);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Recipes.Runtime.Training;
+
+/// <summary>What the trainer tells observers after each optimizer step.</summary>
+public sealed record IterationReport(
+    int Epoch, int Epochs, int BatchInEpoch, int BatchesPerEpoch, long Iteration,
+    double Loss, double LearningRate, int BatchSize, double SamplesPerSecond);
+
+/// <summary>What the trainer tells observers at the end of each epoch.</summary>
+public sealed record EpochReport(
+    int Epoch, int Epochs, long Iteration, double TrainLoss, IReadOnlyDictionary<string, double> Validation,
+    double LearningRate, double Seconds, double SamplesPerSecond, double ProcessMemoryMegabytes);
+
+/// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
+public sealed record TrainingResult(
+    int EpochsCompleted, long Iterations, bool Interrupted, IReadOnlyList<EpochReport> Epochs, double WallSeconds)
+{
+    public IReadOnlyDictionary<string, double> FinalValidation =>
+        Epochs.Count > 0 ? Epochs[^1].Validation : new Dictionary<string, double>();
+}
+
+/// <summary>Receives training progress: console display, TensorBoard summaries, history files.
+/// Called on the training thread; implementations must be quick.</summary>
+public interface ITrainingObserver
+{
+    void TrainingStarted(int firstEpoch, int epochs, int batchesPerEpoch, int sampleCount) { }
+    void IterationCompleted(IterationReport report) { }
+    void EpochCompleted(EpochReport report) { }
+    void TrainingFinished(TrainingResult result) { }
+}
