@@ -1,1 +1,141 @@
-System.Console.WriteLine("mnist recipe: under construction");
+// MNIST digits with LeNet-5, trained data-parallel on the shared runtime.
+//
+// The first recipe of the workshop: read the IDX files, normalise them, train LeNet-5 (LeCun et al. 1998)
+// with Adam on a global batch of 512 split across local replicas, validate every epoch, save the model and
+// predict the first test digits. Expect about 99% test accuracy on MNIST (LeNet-5's published error is
+// 0.95%), about 0.90 on Fashion-MNIST (--dataset fashion), and about 98% on the generated offline digits.
+//
+//   dotnet run --project recipes/mnist -c Release                      # offline: generated digits
+//   dotnet run --project recipes/mnist -c Release -- --data ~/mnist    # your IDX files
+//   dotnet run --project recipes/mnist -c Release -- --dataset fashion --master local[2]
+//   dotnet run --project recipes/mnist -c Release -- predict --data ~/mnist
+using System.CommandLine;
+using Recipes.Runtime.Data;
+using Recipes.Runtime.Data.Mnist;
+using Recipes.Runtime.Models;
+using Recipes.Runtime.Recipes;
+using Recipes.Runtime.Summaries;
+using Recipes.Runtime.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+var cli = new RecipeCommandLine("mnist", "Train LeNet-5 on MNIST or Fashion-MNIST, evaluate it and predict test digits.",
+    new RecipeDefaults(Epochs: 15, BatchSize: 512, LearningRate: 0.001));
+var datasetOption = new Option<MnistVariant>("--dataset") { Description = "digits (MNIST) or fashion (Fashion-MNIST)", DefaultValueFactory = _ => MnistVariant.Digits, Recursive = true };
+var modelOption = new Option<string?>("--model") { Description = "Saved model to load (default: <output>/model.bin)" };
+cli.Root.Options.Add(datasetOption);
+var predictCommand = new Command("predict", "Load a saved model and report its accuracy on the test files of --data (the seed's mnist_pred).") { modelOption };
+cli.Root.Subcommands.Add(predictCommand);
+cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(datasetOption), cancellation));
+cli.SetAction((parsed, options, _) => Predict(options, parsed.GetValue(datasetOption), parsed.GetValue(modelOption)), predictCommand);
+return cli.Invoke(args);
+
+static int Train(CommonOptions options, MnistVariant variant, CancellationToken cancellation)
+{
+    var wall = System.Diagnostics.Stopwatch.StartNew();
+    Directory.CreateDirectory(options.Output);
+
+    // 1. Data: --data, else the download cache, else a download, else generated digits (and we say which).
+    var data = MnistDataSets.Resolve(variant, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
+    var trainImages = options.MaxSamples is int limit ? data.Train.Take(limit) : data.Train;
+    Console.WriteLine($"Data: {data.Description} ({trainImages.Count:N0} training, {data.Test.Count:N0} test images)");
+
+    // 2. Features: scale pixels to [0,1] and standardise with the training set's mean and std
+    //    (0.1307 and 0.3081 for MNIST), the one statistic LeNet needs to train quickly.
+    var normalisation = PixelNormalisation.Fit(trainImages);
+    Console.WriteLine($"Normalisation: mean {normalisation.Mean:F4}, std {normalisation.Std:F4}");
+    using var trainSet = normalisation.ToBatchSource(trainImages);
+    using var testSet = normalisation.ToBatchSource(data.Test);
+
+    // 3. Model: LeNet-5, one logit per class; cross-entropy on the logits.
+    static Tensor Loss(Tensor logits, Tensor labels) => nn.functional.cross_entropy(logits, labels);
+
+    // 4. Optimizer: Adam at the chosen rate (the seed used Adam/RMSprop at 1e-3).
+    // 5. Training: the global batch is split across --master local[N] replicas; validation every epoch,
+    //    a checkpoint every epoch (Ctrl+C saves one too; --resume continues from it).
+    using var progress = new ConsoleTrainingProgress();
+    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: options.Resume);
+    using var trainer = new Trainer(
+        () => new LeNet5(data.Test.ClassCount),
+        parameters => optim.Adam(parameters, lr: options.LearningRate),
+        Loss,
+        new TrainerSettings
+        {
+            GlobalBatchSize = options.BatchSize,
+            Epochs = options.Epochs,
+            Seed = options.Seed,
+            Master = options.LocalMaster,
+            ValidateWhen = Trigger.EveryEpoch,
+            ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
+            CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
+            Resume = options.Resume,
+            Observers = [progress, summaries],
+        });
+    Console.WriteLine($"Model: LeNet-5, {trainer.Model.parameters().Sum(p => p.numel()):N0} parameters; {options.LocalMaster}, global batch {options.BatchSize}");
+    var result = trainer.Fit(trainSet, validation: testSet, cancellation);
+    if (result.Interrupted) return RecipeHost.ExitInterrupted;
+    string chart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"LeNet-5 on {data.Name}");
+
+    // 6. Evaluation on the held-out test set.
+    var scores = trainer.Evaluate(testSet, [new Top1Accuracy(), new LossValidation(Loss)]);
+    Console.WriteLine($"Test accuracy {scores["accuracy"]:P2} (error {1 - scores["accuracy"]:P2}), test loss {scores["loss"]:F4}");
+
+    // 7. Save the model with what is needed to use it again, and load it back to prove the file works.
+    string modelPath = Path.Combine(options.Output, "model.bin");
+    SavedClassifier.Save(modelPath, trainer.Model, new SavedClassifierInfo("LeNet-5", data.Name, data.Test.ClassCount, normalisation.Mean, normalisation.Std));
+    using var reloaded = SavedClassifier.Load(modelPath, info => new LeNet5(info.ClassCount), out var reloadedInfo);
+
+    // 8. Prediction: the first 100 test images with the reloaded model; the first 12 as a picture.
+    var first100 = data.Test.Take(100);
+    int[] predicted = PredictLabels(reloaded, normalisation, first100);
+    double first100Accuracy = predicted.Select((label, i) => label == first100.Labels[i] ? 1.0 : 0.0).Average();
+    Console.WriteLine($"First 12 test images: predicted {string.Join(" ", predicted.Take(12))}; actual {string.Join(" ", first100.Labels.Take(12))}");
+    string strip = DigitStrip.Write(Path.Combine(options.Output, "predictions.png"), first100.Take(12), predicted.Take(12).ToArray(), data.LabelNames);
+
+    var report = new RunReport
+    {
+        Recipe = "mnist",
+        Dataset = data.Name,
+        DataSource = data.Source,
+        Epochs = result.EpochsCompleted,
+        Workers = options.LocalMaster.Replicas,
+        WallSeconds = wall.Elapsed.TotalSeconds,
+        Metrics = new Dictionary<string, double>
+        {
+            ["test_accuracy"] = scores["accuracy"],
+            ["test_error"] = 1 - scores["accuracy"],
+            ["test_loss"] = scores["loss"],
+            ["first_100_accuracy"] = first100Accuracy,
+            ["train_loss"] = result.Epochs[^1].TrainLoss,
+            ["samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
+        },
+        Details = new Dictionary<string, object?>
+        {
+            ["train_samples"] = trainImages.Count, ["test_samples"] = data.Test.Count, ["global_batch"] = options.BatchSize,
+            ["master"] = options.Master, ["seed"] = options.Seed, ["model"] = modelPath, ["chart"] = chart,
+            ["predictions_image"] = strip, ["summary"] = summaries.Folder, ["first_12_predicted"] = predicted.Take(12).ToArray(),
+        },
+    };
+    Console.WriteLine($"Wrote {report.Write(options.Output)}, {chart}, {strip}, {modelPath}");
+    return 0;
+}
+
+// The seed's mnist_pred: load a saved model and measure it on the test files of a folder.
+static int Predict(CommonOptions options, MnistVariant variant, string? modelPath)
+{
+    modelPath ??= Path.Combine(options.Output, "model.bin");
+    using var model = SavedClassifier.Load(modelPath, info => new LeNet5(info.ClassCount), out var info);
+    var data = MnistDataSets.Resolve(variant, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
+    var test = options.MaxSamples is int limit ? data.Test.Take(limit) : data.Test;
+    var normalisation = new PixelNormalisation(info.Mean, info.Std);
+    int[] predicted = PredictLabels(model, normalisation, test);
+    int correct = predicted.Where((label, i) => label == test.Labels[i]).Count();
+    Console.WriteLine($"{info.Architecture} trained on {info.Dataset}: {correct:N0} of {test.Count:N0} {data.Name} test images right, accuracy {(double)correct / test.Count:P2}");
+    return 0;
+}
+
+static int[] PredictLabels(nn.Module<Tensor, Tensor> model, PixelNormalisation normalisation, LabeledImages images)
+{
+    using var batches = normalisation.ToBatchSource(images);
+    return Prediction.PredictClasses(model, batches);
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace Recipes.Runtime.Training;
+
+/// <summary>
+/// Shows training as it happens: in a terminal, one Spectre.Console progress bar per epoch with the running
+/// loss and samples/s, each left behind with the epoch's results; when output is redirected (CI, logs),
+/// one plain line per epoch and a few per long epoch.
+/// </summary>
+public sealed class ConsoleTrainingProgress : ITrainingObserver, IDisposable
+{
+    readonly bool _interactive = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+    readonly ManualResetEventSlim _ready = new();
+    readonly ManualResetEventSlim _finished = new();
+    Task? _display;
+    ProgressContext? _context;
+    ProgressTask? _epochTask;
+    int _lastPlainQuarter = -1;
+    double _smoothedSamplesPerSecond;
+
+    public void TrainingStarted(int firstEpoch, int epochs, int batchesPerEpoch, int sampleCount)
+    {
+        AnsiConsole.MarkupLine(firstEpoch > 0
+            ? $"Resuming at epoch {firstEpoch + 1}/{epochs}: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch"
+            : $"Training {epochs} epochs: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch");
+        if (!_interactive) return;
+        _display = Task.Run(() => AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                _context = context;
+                _ready.Set();
+                _finished.Wait();
+                context.Refresh();
+            }));
+        _ready.Wait();
+    }
+
+    public void IterationCompleted(IterationReport report)
+    {
+        _smoothedSamplesPerSecond = _smoothedSamplesPerSecond == 0
+            ? report.SamplesPerSecond
+            : 0.9 * _smoothedSamplesPerSecond + 0.1 * report.SamplesPerSecond;
+        string running = string.Create(CultureInfo.InvariantCulture,
+            $"loss {report.Loss:F4}  lr {report.LearningRate:G3}  {_smoothedSamplesPerSecond:N0} samples/s");
+        if (_interactive)
+        {
+            if (_epochTask is null || report.BatchInEpoch == 0 && _epochTask.IsFinished)
+                _epochTask = _context!.AddTask(EpochLabel(report.Epoch, report.Epochs), maxValue: report.BatchesPerEpoch);
+            _epochTask.Value = report.BatchInEpoch + 1;
+            _epochTask.Description = $"{EpochLabel(report.Epoch, report.Epochs)}  {running}";
+            return;
+        }
+        int quarter = 4 * (report.BatchInEpoch + 1) / report.BatchesPerEpoch;
+        if (report.BatchesPerEpoch >= 40 && quarter != _lastPlainQuarter && quarter is > 0 and < 4)
+        {
+            _lastPlainQuarter = quarter;
+            Console.WriteLine($"  {EpochLabel(report.Epoch, report.Epochs)} {25 * quarter}%  {running}");
+        }
+    }
+
+    public void EpochCompleted(EpochReport report)
+    {
+        string summary = Summary(report);
+        _lastPlainQuarter = -1;
+        if (_interactive && _epochTask is not null)
+        {
+            _epochTask.Description = Markup.Escape(summary);
+            _epochTask.Value = _epochTask.MaxValue;
+            _epochTask.StopTask();
+            _epochTask = null;
+            return;
+        }
+        Console.WriteLine(summary);
+    }
+
+    public void TrainingFinished(TrainingResult result)
+    {
+        StopDisplay();
+        if (result.Interrupted)
+            AnsiConsole.MarkupLine($"[yellow]Stopped after {result.Iterations} steps; a checkpoint was saved. Run again with --resume to continue.[/]");
+    }
+
+    static string EpochLabel(int epoch, int epochs) => $"epoch {epoch + 1}/{epochs}";
+
+    static string Summary(EpochReport report)
+    {
+        var parts = new List<string>
+        {
+            EpochLabel(report.Epoch, report.Epochs),
+            string.Create(CultureInfo.InvariantCulture, $"train loss {report.TrainLoss:F4}"),
+        };
+        foreach (var (name, value) in report.Validation)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"val {name} {value:F4}"));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"{report.SamplesPerSecond:N0} samples/s"));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"{report.Seconds:F1} s"));
+        return string.Join("  ", parts);
+    }
+
+    void StopDisplay()
+    {
+        _finished.Set();
+        _display?.Wait();
+        _display = null;
+    }
+
+    public void Dispose()
+    {
+        StopDisplay();
+        _ready.Dispose();
+        _finished.Dispose();
+    }
+}

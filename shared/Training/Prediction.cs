@@ -1,0 +1,24 @@
+namespace Recipes.Runtime.Training;
+
+/// <summary>Inference over a data set in bounded batches, without gradients.</summary>
+public static class Prediction
+{
+    /// <summary>The highest-scoring class of every sample, in order.</summary>
+    public static int[] PredictClasses(nn.Module<Tensor, Tensor> model, IBatchSource data, int batchSize = 1000)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        var classes = new int[data.Count];
+        int[] indices = new int[batchSize];
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            int count = Math.Min(batchSize, data.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            var (input, _) = data.GetBatch(indices.AsSpan(0, count));
+            long[] best = model.forward(input).argmax(1).data<long>().ToArray();
+            for (int i = 0; i < count; i++) classes[start + i] = (int)best[i];
+        }
+        return classes;
+    }
+}
