@@ -1,1 +1,16 @@
-System.Console.WriteLine("benchmarks: under construction");
+// Benchmarks that print figures side by side with a reference measured in the same run.
+//
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
+//
+// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch); it runs with
+// /usr/bin/python3 unless --python says otherwise.
+using System.CommandLine;
+using Recipes.Benchmarks;
+
+var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 4, Description = "Epochs per configuration (the first is warm-up)" };
+var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 20480, Description = "Random training samples per epoch" };
+var python = new Option<string>("--python") { DefaultValueFactory = _ => "/usr/bin/python3", Description = "Python with torch for the reference" };
+var lenet = new Command("lenet", "LeNet-5 training samples/s: TorchSharp local[1] and local[2] vs PyTorch") { epochs, samples, python };
+lenet.SetAction(parsed => LeNetTrainingBenchmark.Run(parsed.GetValue(epochs), parsed.GetValue(samples), parsed.GetValue(python)!));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet };
+return root.Parse(args).Invoke();

@@ -26,6 +26,9 @@ public sealed class LocalReplicaGroup : IDisposable
             if (_parameters[i].Length != _parameters[0].Length)
                 throw new InvalidOperationException("the model factory built replicas with different parameter lists");
         Threads = new ReplicaThreads(master.Replicas);
+        // libtorch's OpenMP thread count is a per-thread setting: set it on each replica's own thread,
+        // or every replica would use all cores and N replicas would oversubscribe them N times.
+        Threads.Run(_ => torch.set_num_threads(master.IntraOpThreadsPerReplica));
         CopyMasterWeightsToReplicas();
     }
 
