@@ -270,12 +270,9 @@ public sealed class Trainer : IDisposable
         TrainingCheckpoint.Save(CheckpointPath!, withSchedule, _replicas.MasterModel, _optimizer);
     }
 
-    double OptimizerLearningRate() => _optimizer.ParamGroups.First().LearningRate;
+    double OptimizerLearningRate() => _optimizer.GetLearningRate();
 
-    void SetOptimizerLearningRate(double rate)
-    {
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = rate;
-    }
+    void SetOptimizerLearningRate(double rate) => _optimizer.SetLearningRate(rate);
 
     public void Dispose()
     {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
+using Recipes.Runtime.Training.Optimization;
 
 namespace Recipes.Runtime.Training;
 
@@ -42,7 +43,7 @@ public static class TrainingCheckpoint
             writer.Write(json.Length);
             writer.Write(json);
             WriteSection(writer, sectionWriter => model.save(sectionWriter));
-            WriteSection(writer, sectionWriter => ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(sectionWriter));
+            WriteSection(writer, sectionWriter => OptimizerCheckpoint.Save(optimizer, sectionWriter.BaseStream));
         }
         AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
@@ -60,7 +61,7 @@ public static class TrainingCheckpoint
             var position = JsonSerializer.Deserialize<CheckpointPosition>(reader.ReadBytes(jsonLength))
                            ?? throw new DataFileException(path, "empty checkpoint header");
             ReadSection(reader, path, sectionReader => model.load(sectionReader));
-            ReadSection(reader, path, sectionReader => ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(sectionReader));
+            ReadSection(reader, path, sectionReader => OptimizerCheckpoint.Load(optimizer, sectionReader.BaseStream, path));
             return position;
         }
         catch (EndOfStreamException error)
