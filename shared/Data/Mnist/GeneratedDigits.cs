@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Recipes.Runtime.Data.Mnist;
 
@@ -53,7 +54,7 @@ public static class GeneratedDigits
         foreach (var stroke in strokes)
         {
             float[] widths = hand.WidthsAlong(stroke.Points);
-            StrokeRasterizer.Paint(ink, ImageSize, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(stroke.Points), widths, hand.EdgeSoftness);
+            StrokeRasterizer.Paint(ink, ImageSize, CollectionsMarshal.AsSpan(stroke.Points), widths, hand.EdgeSoftness);
         }
         for (int i = 0; i < PixelsPerImage; i++) image[i] = (byte)MathF.Round(ink[i] * 255);
     }
