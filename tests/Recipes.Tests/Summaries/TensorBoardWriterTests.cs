@@ -1,0 +1,294 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Recipes.Runtime.Data;
+using Recipes.Runtime.Summaries;
+
+namespace Recipes.Tests.Summaries;
+
+public class TensorBoardWriterTests
+{
+    [Fact]
+    public void Scalars_written_are_read_back_exactly_in_order()
+    {
+        using var folder = new TemporaryFolder();
+        var written = new (string Tag, float Value, long Step)[]
+        {
+            ("train/loss", 2.302585f, 0), ("train/loss", 0.5f, 1), ("val/accuracy", 0.9871f, 1),
+            ("température ✓", -1.25e-7f, 1L << 40), ("negative step", float.MaxValue, -3), ("diverged", float.NaN, 7),
+        };
+        double before = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path))
+        {
+            path = writer.FilePath;
+            foreach (var (tag, value, step) in written) writer.AddScalar(tag, value, step);
+        }
+        double after = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
+
+        var file = TensorBoardEventReader.Read(path);
+        Assert.Equal("brain.Event:2", file.FileVersion);
+        Assert.Equal(1 + written.Length, file.EventCount);
+        Assert.Equal(written.Length, file.Scalars.Count);
+        for (int index = 0; index < written.Length; index++)
+        {
+            Assert.Equal(written[index].Tag, file.Scalars[index].Tag);
+            Assert.Equal(written[index].Step, file.Scalars[index].Step);
+            Assert.Equal(BitConverter.SingleToInt32Bits(written[index].Value), BitConverter.SingleToInt32Bits(file.Scalars[index].Value));
+            Assert.InRange(file.Scalars[index].WallTime, before - 1, after + 1);
+        }
+    }
+
+    [Fact]
+    public void File_is_named_the_way_TensorBoard_looks_for_it()
+    {
+        using var folder = new TemporaryFolder();
+        using var writer = new TensorBoardWriter(folder.Path);
+        Assert.Equal(folder.Path, Path.GetDirectoryName(writer.FilePath));
+        Assert.Matches(new Regex(@"^events\.out\.tfevents\.\d{10}\..+$"), Path.GetFileName(writer.FilePath));
+    }
+
+    [Fact]
+    public void Two_writers_in_one_folder_get_separate_files()
+    {
+        using var folder = new TemporaryFolder();
+        using var first = new TensorBoardWriter(folder.Path);
+        using var second = new TensorBoardWriter(folder.Path);
+        Assert.NotEqual(first.FilePath, second.FilePath);
+        first.AddScalar("a", 1, 1);
+        second.AddScalar("b", 2, 1);
+        Assert.Equal("a", Assert.Single(TensorBoardEventReader.ReadScalars(first.FilePath)).Tag);
+        Assert.Equal("b", Assert.Single(TensorBoardEventReader.ReadScalars(second.FilePath)).Tag);
+    }
+
+    [Fact]
+    public void A_batch_of_scalars_is_one_event_of_one_step()
+    {
+        using var folder = new TemporaryFolder();
+        using var writer = new TensorBoardWriter(folder.Path);
+        writer.AddScalars(12, [new("loss", 0.25f), new("accuracy", 0.75f), new("learning_rate", 0.01f)]);
+
+        var file = TensorBoardEventReader.Read(writer.FilePath);
+        Assert.Equal(2, file.EventCount);
+        Assert.Equal(["loss", "accuracy", "learning_rate"], file.Scalars.Select(scalar => scalar.Tag));
+        Assert.All(file.Scalars, scalar => Assert.Equal(12, scalar.Step));
+    }
+
+    [Fact]
+    public void Every_scalar_is_readable_while_the_writer_is_still_open()
+    {
+        // What a crash would leave behind: nothing added may still sit in a buffer of ours.
+        using var folder = new TemporaryFolder();
+        using var writer = new TensorBoardWriter(folder.Path);
+        for (int step = 0; step < 3; step++)
+        {
+            writer.AddScalar("loss", step, step);
+            Assert.Equal(step + 1, TensorBoardEventReader.ReadScalars(writer.FilePath).Count);
+        }
+    }
+
+    [Fact]
+    public void Concurrent_writers_produce_only_whole_records()
+    {
+        using var folder = new TemporaryFolder();
+        const int threads = 4, perThread = 250;
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path))
+        {
+            path = writer.FilePath;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, thread =>
+            {
+                for (int step = 0; step < perThread; step++) writer.AddScalar($"thread{thread}", step, step);
+            });
+            writer.Flush();
+        }
+
+        var scalars = TensorBoardEventReader.ReadScalars(path);
+        Assert.Equal(threads * perThread, scalars.Count);
+        for (int thread = 0; thread < threads; thread++)
+        {
+            var mine = scalars.Where(scalar => scalar.Tag == $"thread{thread}").ToList();
+            Assert.Equal(Enumerable.Range(0, perThread).Select(step => (long)step), mine.Select(scalar => scalar.Step));
+            Assert.All(mine, scalar => Assert.Equal(scalar.Step, (long)scalar.Value));
+        }
+    }
+
+    [Fact]
+    public void Using_a_disposed_writer_fails_and_disposing_twice_is_harmless()
+    {
+        using var folder = new TemporaryFolder();
+        var writer = new TensorBoardWriter(folder.Path);
+        writer.Dispose();
+        writer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => writer.AddScalar("loss", 1, 1));
+        Assert.Throws<ObjectDisposedException>(writer.Flush);
+    }
+
+    [Fact]
+    public void An_empty_tag_is_rejected()
+    {
+        using var folder = new TemporaryFolder();
+        using var writer = new TensorBoardWriter(folder.Path);
+        Assert.Throws<ArgumentException>(() => writer.AddScalar(" ", 1, 1));
+    }
+
+    [Fact]
+    public void First_record_has_the_TFRecord_layout_and_protobuf_encoding_byte_for_byte()
+    {
+        // Decoded here by hand, independently of the reader, against the Event schema.
+        using var folder = new TemporaryFolder();
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path)) path = writer.FilePath;
+        byte[] bytes = File.ReadAllBytes(path);
+
+        ulong length = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        Assert.Equal(Crc32C.Mask(Crc32C.Compute(bytes.AsSpan(0, 8))), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
+        Assert.Equal((int)length + 16, bytes.Length);
+        var data = bytes.AsSpan(12, (int)length);
+        Assert.Equal(Crc32C.Mask(Crc32C.Compute(data)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12 + (int)length)));
+
+        Assert.Equal(0x09, data[0]); // field 1 (wall_time), wire type 1 (fixed64)
+        double wallTime = BinaryPrimitives.ReadDoubleLittleEndian(data[1..9]);
+        Assert.InRange(wallTime, 1.6e9, 4e9);
+        Assert.Equal(new byte[] { 0x10, 0x00 }, data[9..11].ToArray()); // field 2 (step) = varint 0
+        Assert.Equal(0x1A, data[11]); // field 3 (file_version), length-delimited
+        Assert.Equal(13, data[12]);
+        Assert.Equal("brain.Event:2", Encoding.ASCII.GetString(data[13..]));
+    }
+
+    [Fact]
+    public void A_flipped_byte_anywhere_in_a_record_is_reported_as_corruption()
+    {
+        using var folder = new TemporaryFolder();
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path))
+        {
+            path = writer.FilePath;
+            writer.AddScalar("loss", 0.5f, 1);
+            writer.AddScalar("loss", 0.25f, 2);
+        }
+        byte[] pristine = File.ReadAllBytes(path);
+        int firstLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(pristine);
+        int second = 16 + firstLength;
+        int secondLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(pristine.AsSpan(second));
+
+        var cases = new (int Offset, string Expected)[]
+        {
+            (second + 1, "length checksum"),                     // inside the length
+            (second + 9, "length checksum"),                     // inside the length's CRC
+            (second + 12 + secondLength / 2, "data checksum"),   // inside the event
+            (second + 12 + secondLength + 2, "data checksum"),   // inside the data's CRC
+        };
+        foreach (var (offset, expected) in cases)
+        {
+            byte[] corrupt = (byte[])pristine.Clone();
+            corrupt[offset] ^= 0x10;
+            File.WriteAllBytes(path, corrupt);
+            var error = Assert.Throws<DataFileException>(() => TensorBoardEventReader.Read(path));
+            Assert.Equal(path, error.FilePath);
+            Assert.Contains(expected, error.Problem);
+            Assert.Contains("record 1", error.Problem);
+        }
+    }
+
+    [Fact]
+    public void A_file_cut_inside_a_record_is_reported_as_truncated()
+    {
+        using var folder = new TemporaryFolder();
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path))
+        {
+            path = writer.FilePath;
+            writer.AddScalar("loss", 0.5f, 1);
+        }
+        byte[] whole = File.ReadAllBytes(path);
+        int firstRecord = 16 + (int)BinaryPrimitives.ReadUInt64LittleEndian(whole);
+
+        foreach (int cutAt in new[] { firstRecord + 5, firstRecord + 12, whole.Length - 1 })
+        {
+            File.WriteAllBytes(path, whole[..cutAt]);
+            var error = Assert.Throws<DataFileException>(() => TensorBoardEventReader.Read(path));
+            Assert.StartsWith("truncated", error.Problem);
+            Assert.Contains(path, error.Message);
+        }
+    }
+
+    [Fact]
+    public void Python_TensorBoard_reads_our_file_when_it_is_installed()
+    {
+        string? reader = PythonEventReaderOrNull();
+        if (reader is null) return; // Neither tensorboard nor tensorflow is importable here: nothing to compare against.
+
+        using var folder = new TemporaryFolder();
+        string path;
+        using (var writer = new TensorBoardWriter(folder.Path))
+        {
+            path = writer.FilePath;
+            writer.AddScalar("train/loss", 0.123456f, 5);
+            writer.AddScalars(6, [new("val/accuracy", 0.9871f), new("val/loss", 3.5f)]);
+        }
+        string script = folder.File("read_events.py");
+        File.WriteAllText(script, reader);
+        var (exitCode, output) = RunPython(script, path);
+        Assert.True(exitCode == 0, output);
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("version\tbrain.Event:2", lines[0]);
+        var parsed = lines.Skip(1).Select(line => line.Split('\t'))
+            .Select(parts => (parts[0], long.Parse(parts[1], CultureInfo.InvariantCulture), (float)double.Parse(parts[2], CultureInfo.InvariantCulture)))
+            .ToArray();
+        Assert.Equal([("train/loss", 5L, 0.123456f), ("val/accuracy", 6L, 0.9871f), ("val/loss", 6L, 3.5f)], parsed);
+    }
+
+    // The legacy loader yields events as written; the newer one turns simple_value into tensors.
+    const string PythonReaderScript = """
+        import sys
+        try:
+            from tensorboard.backend.event_processing import event_file_loader as loaders
+            load = getattr(loaders, "LegacyEventFileLoader", None) or loaders.EventFileLoader
+            events = load(sys.argv[1]).Load()
+        except ImportError:
+            import tensorflow as tf
+            events = tf.compat.v1.train.summary_iterator(sys.argv[1])
+        for event in events:
+            if event.file_version:
+                print("version\t" + event.file_version)
+            for value in event.summary.value:
+                number = value.simple_value if value.HasField("simple_value") else value.tensor.float_val[0]
+                print(f"{value.tag}\t{event.step}\t{number!r}")
+        """;
+
+    static string? PythonEventReaderOrNull()
+    {
+        foreach (string module in new[] { "tensorboard", "tensorflow" })
+        {
+            try
+            {
+                var (exitCode, _) = RunPython("-c", $"import {module}");
+                if (exitCode == 0) return PythonReaderScript;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return null; // No python3 at all.
+            }
+        }
+        return null;
+    }
+
+    static (int ExitCode, string Output) RunPython(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, "python3 did not finish within 60 s");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+}
