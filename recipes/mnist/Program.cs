@@ -90,7 +90,9 @@ static int Train(CommonOptions options, MnistVariant variant, CancellationToken 
     int[] predicted = PredictLabels(reloaded, normalisation, first100);
     double first100Accuracy = predicted.Select((label, i) => label == first100.Labels[i] ? 1.0 : 0.0).Average();
     Console.WriteLine($"First 12 test images: predicted {string.Join(" ", predicted.Take(12))}; actual {string.Join(" ", first100.Labels.Take(12))}");
-    string strip = DigitStrip.Write(Path.Combine(options.Output, "predictions.png"), first100.Take(12), predicted.Take(12).ToArray(), data.LabelNames);
+    string strip = Path.Combine(options.Output, "predictions.png");
+    CaptionedImageStrip.WritePng(strip, Enumerable.Range(0, 12).Select(i => CaptionedImage.Prediction(
+        first100.Image(i).ToArray(), first100.Width, first100.Height, data.LabelNames[predicted[i]], data.LabelNames[first100.Labels[i]])).ToList());
 
     var report = new RunReport
     {

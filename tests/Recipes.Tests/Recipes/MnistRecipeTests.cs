@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Recipes.Runtime.Data.Mnist;
+using Recipes.Runtime.Summaries;
+
+namespace Recipes.Tests.Recipes;
+
+/// <summary>Short end-to-end runs of the mnist recipe as a separate process (seconds, not minutes).</summary>
+public sealed class MnistRecipeTests : IDisposable
+{
+    readonly string _folder = Path.Combine(Path.GetTempPath(), $"mnist-recipe-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    string[] Common(string output) =>
+        ["--output", output, "--cache", Path.Combine(_folder, "cache"), "--epochs", "2", "--batch-size", "128", "--master", "local[2]"];
+
+    [Fact]
+    public void Offline_run_trains_on_generated_digits_and_writes_every_result()
+    {
+        string output = Path.Combine(_folder, "offline");
+        var run = RecipeProcess.Run("mnist", [.. Common(output), "--offline", "--max-samples", "3000"]);
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains("GENERATED", run.Output);
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        var root = metrics.RootElement;
+        Assert.Equal("mnist", root.GetProperty("recipe").GetString());
+        Assert.Equal("generated", root.GetProperty("data_source").GetString());
+        Assert.Equal(2, root.GetProperty("epochs").GetInt32());
+        Assert.Equal(2, root.GetProperty("workers").GetInt32());
+        Assert.True(root.GetProperty("wall_seconds").GetDouble() > 0);
+        double accuracy = root.GetProperty("metrics").GetProperty("test_accuracy").GetDouble();
+        Assert.True(accuracy > 0.5, $"test accuracy {accuracy} after 2 short epochs: the model did not learn");
+
+        foreach (string file in new[] { "training.png", "predictions.png", "model.bin", "model.json", "checkpoint/latest.ckpt", "summary/history.csv" })
+            Assert.True(new FileInfo(Path.Combine(output, file)).Length > 0, file);
+        string events = Directory.GetFiles(Path.Combine(output, "summary"), "events.out.tfevents.*").Single();
+        var scalars = TensorBoardEventReader.ReadScalars(events);
+        Assert.Contains(scalars, s => s.Tag == "validation/accuracy");
+        Assert.Equal(2 * (int)Math.Ceiling(3000 / 128.0), scalars.Count(s => s.Tag == "train/loss"));
+    }
+
+    [Fact]
+    public void Local_IDX_files_train_and_the_predict_command_reloads_the_model()
+    {
+        // A --data folder in MNIST's own format (gzipped IDX), here written from generated digits.
+        string data = Path.Combine(_folder, "idx");
+        Directory.CreateDirectory(data);
+        IdxWriter.WriteDataset(GeneratedDigits.Create(2000, seed: 5), Path.Combine(data, "train-images-idx3-ubyte.gz"), Path.Combine(data, "train-labels-idx1-ubyte.gz"), gzip: true);
+        IdxWriter.WriteDataset(GeneratedDigits.Create(500, seed: 6), Path.Combine(data, "t10k-images-idx3-ubyte.gz"), Path.Combine(data, "t10k-labels-idx1-ubyte.gz"), gzip: true);
+
+        string output = Path.Combine(_folder, "local");
+        var train = RecipeProcess.Run("mnist", [.. Common(output), "--data", data]);
+        Assert.True(train.ExitCode == 0, train.Output + train.Errors);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal("local", metrics.RootElement.GetProperty("data_source").GetString());
+        double trained = metrics.RootElement.GetProperty("metrics").GetProperty("test_accuracy").GetDouble();
+
+        var predict = RecipeProcess.Run("mnist", ["predict", "--data", data, "--output", output]);
+        Assert.True(predict.ExitCode == 0, predict.Output + predict.Errors);
+        Assert.Contains($"accuracy {trained:P2}", predict.Output); // the reloaded model scores exactly what was reported
+    }
+
+    [Fact]
+    public void A_corrupt_data_file_ends_in_one_line_naming_it_and_exit_code_1()
+    {
+        string data = Path.Combine(_folder, "corrupt");
+        Directory.CreateDirectory(data);
+        var digits = GeneratedDigits.Create(100, seed: 1);
+        // Labels where the training images should be: a wrong magic number.
+        IdxWriter.WriteDataset(digits, Path.Combine(data, "train-labels-idx1-ubyte"), Path.Combine(data, "train-images-idx3-ubyte"), gzip: false);
+        IdxWriter.WriteDataset(digits, Path.Combine(data, "t10k-images-idx3-ubyte"), Path.Combine(data, "t10k-labels-idx1-ubyte"), gzip: false);
+
+        var run = RecipeProcess.Run("mnist", [.. Common(Path.Combine(_folder, "out")), "--data", data]);
+        Assert.Equal(1, run.ExitCode);
+        string error = run.Errors.Trim();
+        Assert.Single(error.Split('\n'));
+        Assert.StartsWith("error: ", error);
+        Assert.Contains("train-images-idx3-ubyte", error);
+        Assert.Contains("magic", error);
+        Assert.DoesNotContain("   at ", run.Errors); // no stack trace without --verbose
+
+        var missing = RecipeProcess.Run("mnist", ["--data", Path.Combine(_folder, "nowhere"), "--output", Path.Combine(_folder, "out")]);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("nowhere: no such file or folder", missing.Errors);
+    }
+}
