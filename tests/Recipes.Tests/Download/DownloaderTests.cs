@@ -201,6 +201,18 @@ public sealed class DownloaderTests : IDisposable
     }
 
     [Fact(Timeout = TestTimeoutMs)]
+    public async Task A_slow_transfer_that_keeps_sending_outlasts_the_stall_timeout()
+    {
+        // 12 pieces 150 ms apart take about 1.8 s in all, longer than the 1 s timeout, but no gap comes near it:
+        // the timeout is for silence, not for the whole transfer.
+        await using var server = new LocalFileServer(content) { Trickle = (12, TimeSpan.FromMilliseconds(150)) };
+
+        string path = await NewDownloader(maxAttempts: 1, stallSeconds: 1).FetchAsync(FileOn(server));
+
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
     public async Task An_http_error_status_gives_DownloadFailedException_with_the_status()
     {
         await using var server = new LocalFileServer(content);
@@ -221,6 +233,19 @@ public sealed class DownloaderTests : IDisposable
         var progress = new RecordingProgress(onReport: () => cancel.Cancel());
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => NewDownloader(progress).FetchAsync(FileOn(server), cancel.Token));
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task The_console_progress_bar_wrapper_downloads_then_reuses_the_cache()
+    {
+        await using var server = new LocalFileServer(content);
+
+        string first = await ConsoleDownloadProgress.FetchAsync(FileOn(server), cache, http);
+        string second = await ConsoleDownloadProgress.FetchAsync(FileOn(server), cache, http);
+
+        Assert.Equal(content, await File.ReadAllBytesAsync(first));
+        Assert.Equal(first, second);
+        Assert.Equal(1, server.RequestCount);
     }
 
     [Theory]

@@ -45,6 +45,8 @@ sealed class LocalFileServer : IAsyncDisposable
     public bool IgnoreRanges { get; set; }
     public bool RefuseRangesWith416 { get; set; }
     public bool StallAfterHeaders { get; set; }
+    /// <summary>Send the body in this many pieces with a pause between them (a slow but live server).</summary>
+    public (int Pieces, TimeSpan Pause)? Trickle { get; set; }
 
     async Task AcceptLoopAsync()
     {
@@ -123,6 +125,17 @@ sealed class LocalFileServer : IAsyncDisposable
             return;
         }
         int end = number == 1 && CutFirstResponseAfter is { } cut ? Math.Min(content.Length, start + cut) : content.Length;
+        if (Trickle is (int pieces, TimeSpan pause))
+        {
+            int pieceLength = (end - start + pieces - 1) / pieces;
+            for (int at = start; at < end; at += pieceLength)
+            {
+                await stream.WriteAsync(content.AsMemory(at, Math.Min(pieceLength, end - at)), stopping.Token);
+                await stream.FlushAsync(stopping.Token);
+                await Task.Delay(pause, stopping.Token);
+            }
+            return;
+        }
         await stream.WriteAsync(content.AsMemory(start, end - start), stopping.Token);
         await stream.FlushAsync(stopping.Token);
     }
