@@ -17,8 +17,8 @@ public static class SavedClassifier
     public static void Save(string modelPath, nn.Module model, SavedClassifierInfo info)
     {
         using var buffer = new MemoryStream();
-        model.save(buffer);
-        AtomicFile.WriteAllBytes(modelPath, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        model.save(buffer); // closes the stream; ToArray still works on a closed MemoryStream
+        AtomicFile.WriteAllBytes(modelPath, buffer.ToArray());
         AtomicFile.WriteAllText(InfoPath(modelPath), JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 

@@ -23,7 +23,7 @@ public sealed class ConsoleTrainingProgress : ITrainingObserver, IDisposable
     {
         AnsiConsole.MarkupLine(firstEpoch > 0
             ? $"Resuming at epoch {firstEpoch + 1}/{epochs}: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch"
-            : $"Training {epochs} epochs: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch");
+            : $"Training {epochs} epoch{(epochs == 1 ? "" : "s")}: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch");
         if (!_interactive) return;
         _display = Task.Run(() => AnsiConsole.Progress()
             .AutoClear(false)

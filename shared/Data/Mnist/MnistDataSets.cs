@@ -53,7 +53,7 @@ public static class MnistDataSets
 
         // 2. The cache, when every file is there with its checksum verified; 3. a download.
         var remote = RemoteFiles(variant);
-        var downloader = new Downloader(Path.Combine(cacheFolder, variant == MnistVariant.Digits ? "mnist" : "fashion-mnist"));
+        var downloader = new Downloader(Path.Combine(cacheFolder, "mnist"));
         string?[] cached = remote.Select(downloader.FindVerified).ToArray();
         if (cached.All(path => path is not null))
             return Read(ToFiles(cached!), name, DataSourceKind.Cache, $"{name} from the cache {downloader.CacheFolderPath}") with { LabelNames = labelNames };
@@ -64,8 +64,9 @@ public static class MnistDataSets
                 string[] downloaded = remote.Select(file => ConsoleDownloadProgress.FetchAsync(file, downloader.CacheFolderPath).GetAwaiter().GetResult()).ToArray();
                 return Read(ToFiles(downloaded), name, DataSourceKind.Download, $"{name} downloaded to {downloader.CacheFolderPath}") with { LabelNames = labelNames };
             }
-            catch (DownloadFailedException error)
+            catch (Exception error) when (error is DownloadFailedException or DataFileException)
             {
+                // Unreachable servers are the normal offline case; a checksum mismatch left nothing in the cache.
                 log.WriteLine($"Could not download {name} ({error.Message}); falling back to generated digits.");
             }
         }
@@ -85,8 +86,6 @@ public static class MnistDataSets
     static (string, string, string, string) ToFiles(IReadOnlyList<string> paths) => (paths[0], paths[1], paths[2], paths[3]);
 
     /// <summary>The official files, in the order train images, train labels, test images, test labels.</summary>
-    public static IReadOnlyList<RemoteFile> RemoteFiles(MnistVariant variant) => variant == MnistVariant.Digits ? MnistRemote : FashionRemote;
-
-    static readonly RemoteFile[] MnistRemote = [];
-    static readonly RemoteFile[] FashionRemote = [];
+    public static IReadOnlyList<RemoteFile> RemoteFiles(MnistVariant variant) =>
+        variant == MnistVariant.Digits ? MnistDownloads.All : FashionMnistDownloads.All;
 }
