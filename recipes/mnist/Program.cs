@@ -89,10 +89,12 @@ static int Train(CommonOptions options, MnistVariant variant, CancellationToken 
     var first100 = data.Test.Take(100);
     int[] predicted = PredictLabels(reloaded, normalisation, first100);
     double first100Accuracy = predicted.Select((label, i) => label == first100.Labels[i] ? 1.0 : 0.0).Average();
-    Console.WriteLine($"First 12 test images: predicted {string.Join(" ", predicted.Take(12))}; actual {string.Join(" ", first100.Labels.Take(12))}");
+    Console.WriteLine($"First 12 test images: predicted {string.Join(", ", predicted.Take(12).Select(p => data.LabelNames[p]))}");
+    Console.WriteLine($"                      actually {string.Join(", ", first100.Labels.Take(12).Select(l => data.LabelNames[l]))}");
     string strip = Path.Combine(options.Output, "predictions.png");
     CaptionedImageStrip.WritePng(strip, Enumerable.Range(0, 12).Select(i => CaptionedImage.Prediction(
-        first100.Image(i).ToArray(), first100.Width, first100.Height, data.LabelNames[predicted[i]], data.LabelNames[first100.Labels[i]])).ToList());
+        first100.Image(i).ToArray(), first100.Width, first100.Height, data.LabelNames[predicted[i]], data.LabelNames[first100.Labels[i]])).ToList(),
+        scale: 5, columns: 6);
 
     var report = new RunReport
     {

@@ -9,9 +9,12 @@ public enum CaptionTone { Neutral, Correct, Wrong }
 /// <summary>A greyscale image (row-major bytes, 0 = black, 255 = white) with the caption to print below it.</summary>
 public sealed record CaptionedImage(byte[] Pixels, int Width, int Height, string Caption, CaptionTone Tone = CaptionTone.Neutral)
 {
-    /// <summary>A caption such as "pred 7 / true 7", green when the prediction is right and red when it is wrong.</summary>
+    /// <summary>The predicted label as caption: green when right; red with the true label ("1 (true 7)") when
+    /// wrong. Kept short so that class names such as "Ankle boot" fit under a small image.</summary>
     public static CaptionedImage Prediction(byte[] pixels, int width, int height, string predicted, string truth) =>
-        new(pixels, width, height, $"pred {predicted} / true {truth}", predicted == truth ? CaptionTone.Correct : CaptionTone.Wrong);
+        predicted == truth
+            ? new(pixels, width, height, predicted, CaptionTone.Correct)
+            : new(pixels, width, height, $"{predicted} (true {truth})", CaptionTone.Wrong);
 }
 
 /// <summary>

@@ -72,7 +72,7 @@ public class CaptionedImageStripTests
             CaptionedImage.Prediction(BlackImage(), Side, Side, "7", "7"),
             CaptionedImage.Prediction(BlackImage(), Side, Side, "1", "7"),
         };
-        Assert.Equal("pred 1 / true 7", images[1].Caption);
+        Assert.Equal("1 (true 7)", images[1].Caption);
         Assert.Equal(CaptionTone.Correct, images[0].Tone);
         Assert.Equal(CaptionTone.Wrong, images[1].Tone);
 
