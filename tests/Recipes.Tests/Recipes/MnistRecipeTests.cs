@@ -14,8 +14,8 @@ public sealed class MnistRecipeTests : IDisposable
         if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
     }
 
-    string[] Common(string output) =>
-        ["--output", output, "--cache", Path.Combine(_folder, "cache"), "--epochs", "2", "--batch-size", "128", "--master", "local[2]"];
+    string[] Common(string output, int epochs = 2, int batchSize = 128) =>
+        ["--output", output, "--cache", Path.Combine(_folder, "cache"), "--epochs", $"{epochs}", "--batch-size", $"{batchSize}", "--master", "local[2]"];
 
     [Fact]
     public void Offline_run_trains_on_generated_digits_and_writes_every_result()
@@ -86,5 +86,50 @@ public sealed class MnistRecipeTests : IDisposable
         var missing = RecipeProcess.Run("mnist", ["--data", Path.Combine(_folder, "nowhere"), "--output", Path.Combine(_folder, "out")]);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("nowhere: no such file or folder", missing.Errors);
+    }
+
+    [Fact]
+    public void Ctrl_C_saves_a_checkpoint_and_resume_finishes_the_run()
+    {
+        string output = Path.Combine(_folder, "interrupted");
+        string[] arguments = ["--offline", "--max-samples", "2048"];
+        string assembly = Path.Combine(AppContext.BaseDirectory, "mnist.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(assembly);
+        foreach (string argument in (string[])[.. Common(output, epochs: 30, batchSize: 64), .. arguments]) start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        using var firstEpochDone = new ManualResetEventSlim();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lines.Enqueue(e.Data);
+            if (e.Data.StartsWith("epoch 1/30", StringComparison.Ordinal)) firstEpochDone.Set();
+        };
+        process.BeginOutputReadLine();
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            Assert.True(firstEpochDone.Wait(TimeSpan.FromMinutes(3)), "the first epoch never finished: " + string.Join("\n", lines));
+            // SIGINT is what Ctrl+C sends.
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            Assert.True(process.WaitForExit(60_000), "the recipe did not stop after Ctrl+C");
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains(lines, line => line.Contains("--resume", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(output, "checkpoint", "latest.ckpt")));
+        Assert.False(File.Exists(Path.Combine(output, "metrics.json"))); // the run did not pretend to finish
+
+        // Finish the epoch that was interrupted (or the next one, if the stop fell on an epoch's end).
+        int completed = lines.Count(line => line.StartsWith("epoch ", StringComparison.Ordinal) && line.Contains("train loss", StringComparison.Ordinal));
+        var resumed = RecipeProcess.Run("mnist", [.. Common(output, epochs: completed + 1, batchSize: 64), .. arguments, "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Output + resumed.Errors);
+        Assert.Contains("Resuming at epoch", resumed.Output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal(completed + 1, metrics.RootElement.GetProperty("epochs").GetInt32());
     }
 }
