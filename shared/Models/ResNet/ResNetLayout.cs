@@ -8,8 +8,9 @@ public readonly record struct SidePadding(int Top, int Left, int Bottom, int Rig
     /// <summary>
     /// "Same" padding as CNTK (the exporter of the ImageNet model) computes it: the output size is the input
     /// size divided by the stride, and when the total padding is odd the extra row and column go at the
-    /// top and left. PyTorch and torchvision pad symmetrically, which gives the same shapes but shifts
-    /// every stride-2 window by one pixel, and so different numbers.
+    /// top and left. On even input sizes torchvision's symmetric padding gives the same numbers (its extra
+    /// bottom and right rows are never reached by a stride-2 window); TensorFlow's "same", which puts the
+    /// extra row at the bottom, shifts every window by a pixel and does not.
     /// </summary>
     public static SidePadding Same(int kernel, int stride)
     {
