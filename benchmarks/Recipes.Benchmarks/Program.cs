@@ -1,6 +1,7 @@
 // Benchmarks that print figures side by side with a reference measured in the same run.
 //
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- resnet [--images 64]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch); it runs with
 // /usr/bin/python3 unless --python says otherwise.
@@ -12,5 +13,8 @@ var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 20480, D
 var python = new Option<string>("--python") { DefaultValueFactory = _ => "/usr/bin/python3", Description = "Python with torch for the reference" };
 var lenet = new Command("lenet", "LeNet-5 training samples/s: TorchSharp local[1] and local[2] vs PyTorch") { epochs, samples, python };
 lenet.SetAction(parsed => LeNetTrainingBenchmark.Run(parsed.GetValue(epochs), parsed.GetValue(samples), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet };
+var images = new Option<int>("--images") { DefaultValueFactory = _ => 64, Description = "Timed images per configuration (at least two batches)" };
+var resnet = new Command("resnet", "ImageNet ResNet-18 forward ms/image: ONNX Runtime vs the imported TorchSharp network, batch 1 and 32, 1 and 2 threads") { images };
+resnet.SetAction(parsed => ResNetInferenceBenchmark.Run(parsed.GetValue(images)));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, resnet };
 return root.Parse(args).Invoke();

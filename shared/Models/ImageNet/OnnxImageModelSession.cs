@@ -1,12 +1,16 @@
 using Microsoft.ML.OnnxRuntime;
 using DenseOnnxTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
+using Google.Protobuf;
 using Recipes.Runtime.Data;
+using Recipes.Runtime.Models.Onnx;
 
 namespace Recipes.Runtime.Models.ImageNet;
 
 /// <summary>
 /// An ONNX Runtime session over a model with one image input [1, C, H, W] and one output. The ImageNet
-/// models fix the batch dimension at 1, so a batch is run one image at a time and the outputs stacked.
+/// models fix the batch dimension at 1, so by default a batch is run one image at a time and the outputs
+/// stacked; with <c>batchSize</c> above 1 the model's batch dimension is made symbolic before loading and
+/// up to that many images go through in one call.
 /// </summary>
 public sealed class OnnxImageModelSession : IImageFeatureExtractor
 {
@@ -16,13 +20,23 @@ public sealed class OnnxImageModelSession : IImageFeatureExtractor
     readonly int[] _outputShape;
 
     /// <param name="intraOpThreads">ONNX Runtime's threads per operator; 0 lets it choose (all cores)</param>
-    public OnnxImageModelSession(string onnxPath, int intraOpThreads = 0)
+    /// <param name="batchSize">images per call; above 1 the model's fixed batch dimension is made symbolic</param>
+    public OnnxImageModelSession(string onnxPath, int intraOpThreads = 0, int batchSize = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (!File.Exists(onnxPath)) throw new DataFileException(onnxPath, "ONNX model file not found");
+        BatchSize = batchSize;
         using var options = new SessionOptions { IntraOpNumThreads = intraOpThreads, InterOpNumThreads = 1 };
         try
         {
-            _session = new InferenceSession(onnxPath, options);
+            if (batchSize == 1)
+                _session = new InferenceSession(onnxPath, options);
+            else
+            {
+                var model = OnnxModelFile.Read(onnxPath);
+                model.MakeBatchDimensionSymbolic();
+                _session = new InferenceSession(model.ToByteArray(), options);
+            }
         }
         catch (OnnxRuntimeException error)
         {
@@ -35,6 +49,7 @@ public sealed class OnnxImageModelSession : IImageFeatureExtractor
         }
         (_inputName, var input) = _session.InputMetadata.Single();
         (_outputName, var output) = _session.OutputMetadata.Single();
+        // A symbolic dimension reads as -1: the per-image shapes have 1 there.
         _inputShape = input.Dimensions.Select(d => Math.Max(d, 1)).ToArray();
         _outputShape = output.Dimensions.Select(d => Math.Max(d, 1)).ToArray();
         if (_inputShape.Length != 4 || _inputShape[0] != 1)
@@ -47,6 +62,9 @@ public sealed class OnnxImageModelSession : IImageFeatureExtractor
 
     public string Description { get; }
 
+    /// <summary>Images per call to ONNX Runtime.</summary>
+    public int BatchSize { get; }
+
     /// <summary>Values per image in the output (512 for the ResNet-18 features).</summary>
     public int FeatureLength => _outputShape.Skip(1).Aggregate(1, (product, d) => product * d);
 
@@ -54,12 +72,16 @@ public sealed class OnnxImageModelSession : IImageFeatureExtractor
     public IReadOnlyList<int> OutputShape => _outputShape;
 
     /// <summary>Runs one image [C*H*W floats] and returns the output's values.</summary>
-    public float[] Run(ReadOnlySpan<float> image)
+    public float[] Run(ReadOnlySpan<float> image) => RunBatch(image.ToArray(), 1);
+
+    /// <summary>Runs <paramref name="count"/> images stored one after another; returns their outputs likewise.</summary>
+    float[] RunBatch(float[] images, int count)
     {
         int length = _inputShape.Aggregate(1, (product, d) => product * d);
-        if (image.Length != length)
-            throw new ArgumentException($"expected {length} input values for shape [{string.Join(",", _inputShape)}], got {image.Length}");
-        var input = new DenseOnnxTensor(image.ToArray(), _inputShape);
+        if (images.Length != length * count)
+            throw new ArgumentException($"expected {length} input values per image for shape [{string.Join(",", _inputShape)}], got {images.Length} for {count}");
+        int[] shape = [count, .. _inputShape.Skip(1)];
+        var input = new DenseOnnxTensor(images, shape);
         using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_inputName, input)]);
         return results.Single(r => r.Name == _outputName).AsEnumerable<float>().ToArray();
     }
@@ -75,8 +97,11 @@ public sealed class OnnxImageModelSession : IImageFeatureExtractor
         float[] all = contiguous.data<float>().ToArray();
         int perImage = all.Length / Math.Max(count, 1);
         var outputs = new float[count * FeatureLength];
-        for (int i = 0; i < count; i++)
-            Run(all.AsSpan(i * perImage, perImage)).CopyTo(outputs, i * FeatureLength);
+        for (int start = 0; start < count; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, count - start);
+            RunBatch(all[(start * perImage)..((start + n) * perImage)], n).CopyTo(outputs, start * FeatureLength);
+        }
         return torch.tensor(outputs, [count, FeatureLength]);
     }
 

@@ -40,6 +40,22 @@ public static class OnnxModelFile
         }
     }
 
+    /// <summary>
+    /// Makes the first (batch) dimension of the graph's inputs, outputs and recorded intermediate shapes
+    /// symbolic, for exporters that fixed it at 1 though every operator works per sample: then ONNX Runtime
+    /// can run a whole batch in one call.
+    /// </summary>
+    public static void MakeBatchDimensionSymbolic(this ModelProto model, string name = "batch")
+    {
+        foreach (var value in model.Graph.Input.Concat(model.Graph.Output).Concat(model.Graph.ValueInfo))
+        {
+            var dimensions = value.Type?.TensorType?.Shape?.Dim;
+            if (dimensions is null || dimensions.Count == 0) continue;
+            if (model.Graph.Initializer.Any(t => t.Name == value.Name)) continue;
+            dimensions[0] = new TensorShapeProto.Types.Dimension { DimParam = name };
+        }
+    }
+
     /// <summary>The opset version the model imports for the default ONNX domain (0 when it names none).</summary>
     public static long DefaultOpsetVersion(this ModelProto model) =>
         model.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx").Select(o => o.Version).DefaultIfEmpty(0).Max();

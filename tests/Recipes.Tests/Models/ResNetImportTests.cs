@@ -67,6 +67,18 @@ public class ResNetImportTests(ImageNetFixture imageNet)
         Assert.True((reference[0] - reference[1]).abs().max().item<float>() > 0.5f);
     }
 
+    [Fact]
+    public void ONNX_Runtime_with_the_batch_dimension_made_symbolic_runs_a_batch_in_one_call_with_the_same_features()
+    {
+        using var scope = NewDisposeScope();
+        var images = imageNet.Preprocessing.Apply(SamplePhotos.Rgb224(3));
+        using var batched = new OnnxImageModelSession(imageNet.ModelPath, batchSize: 3);
+        var together = batched.Extract(images);
+        var oneByOne = imageNet.OnnxFeatures.Extract(images);
+        Assert.Equal([3L, 512], together.shape);
+        Assert.True(together.allclose(oneByOne, rtol: 0, atol: 1e-4), $"max difference {(together - oneByOne).abs().max().item<float>()}");
+    }
+
     /// <summary>
     /// Where the odd padding row goes is what matters. torchvision pads (3,3,3,3) and (1,1,1,1): the same top
     /// and left padding as CNTK's, and the extra bottom and right rows are never reached by a stride-2 window
