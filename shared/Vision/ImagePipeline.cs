@@ -1,0 +1,58 @@
+using Recipes.Runtime.Data;
+
+namespace Recipes.Runtime.Vision;
+
+/// <summary>
+/// What happens to every image on its way to a model: safe decoding, the transform chain, and conversion to
+/// channels x height x width floats in a chosen channel order and scale. The seed of each image's random
+/// transforms is derived from (<see cref="Seed"/>, pass, image index), never from a shared generator, so parallel
+/// decoding gives the same tensors as sequential decoding.
+/// </summary>
+public sealed record ImagePipeline
+{
+    public ImageOperation Transform { get; init; } = ImageOperation.None;
+    public ColourOrder ColourOrder { get; init; } = ColourOrder.Rgb;
+    /// <summary>Multiplies every value on conversion to floats (1/255 for models that take 0..1).</summary>
+    public float Scale { get; init; } = 1f;
+    public SafeImageDecoder Decoder { get; init; } = SafeImageDecoder.Default;
+    /// <summary>When set, a corrupt, truncated or oversized file ends the run instead of being skipped and counted.</summary>
+    public bool Strict { get; init; }
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Decodes and transforms one image with the generator for (pass, index).</summary>
+    public ImageFrame Process(ImageEntry entry, long pass, int index) => Transform.Apply(entry.Decode(Decoder), RandomFor(pass, index));
+
+    /// <summary>The generator for image <paramref name="index"/> in pass <paramref name="pass"/> (an epoch, a batch seed).</summary>
+    public Random RandomFor(long pass, int index) => new(MixSeed(Seed, pass, index));
+
+    /// <summary>
+    /// Runs <see cref="Process"/> and converts to CHW floats; a <see cref="DataFileException"/> is returned as the
+    /// problem (or thrown when <see cref="Strict"/>), anything else (a wrong op setting) is thrown.
+    /// </summary>
+    internal ProcessedImage ProcessToChw(ImageEntry entry, long pass, int index)
+    {
+        ImageFrame frame;
+        try
+        {
+            frame = Process(entry, pass, index);
+        }
+        catch (DataFileException error) when (!Strict)
+        {
+            return new ProcessedImage(entry, null, 0, 0, error.Problem);
+        }
+        return new ProcessedImage(entry, frame.ToChw(ColourOrder, Scale), frame.Width, frame.Height, null);
+    }
+
+    // SplitMix64's finaliser: nearby inputs (image 7 and 8) give unrelated seeds.
+    internal static int MixSeed(long seed, long pass, long index)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)pass * 0xC2B2AE3D27D4EB4FUL ^ (ulong)index * 0x165667B19E3779F9UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        z ^= z >> 31;
+        return unchecked((int)z);
+    }
+}
+
+/// <summary>One image after the pipeline: its CHW values, or why it was skipped.</summary>
+internal sealed record ProcessedImage(ImageEntry Entry, float[]? Chw, int Width, int Height, string? Problem);
