@@ -9,6 +9,14 @@ namespace Recipes.Runtime.Vision;
 /// </summary>
 internal static class EncodedImageStructure
 {
+    /// <summary>Null when the bytes are a complete JPEG or PNG, or another format (not checked here); else what is wrong.</summary>
+    public static string? FindProblem(ReadOnlySpan<byte> data)
+    {
+        if (data.Length >= 2 && data[0] == 0xFF && data[1] == 0xD8) return FindJpegProblem(data);
+        if (data.Length >= 4 && data[..4].SequenceEqual(PngSignature[..4])) return FindPngProblem(data);
+        return null;
+    }
+
     /// <summary>Null when the file reaches its end marker, else what is wrong.</summary>
     public static string? FindJpegProblem(ReadOnlySpan<byte> data)
     {

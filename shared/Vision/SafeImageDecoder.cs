@@ -66,9 +66,15 @@ public sealed class SafeImageDecoder
 
     public ImageHeader ReadHeader(string path) => ReadHeader(ReadFile(path), path);
 
+    /// <summary>
+    /// The declared size and format. A JPEG or PNG must also be complete up to its end marker: checked first,
+    /// so a cut file is reported as truncated wherever the cut falls.
+    /// </summary>
     public ImageHeader ReadHeader(byte[] encoded, string origin)
     {
         ArgumentNullException.ThrowIfNull(encoded);
+        string? incomplete = EncodedImageStructure.FindProblem(encoded);
+        if (incomplete is not null) throw new DataFileException(origin, incomplete);
         IImageInfo? info;
         IImageFormat? format;
         try
@@ -103,13 +109,6 @@ public sealed class SafeImageDecoder
         if (pixels > Limits.MaxPixels)
             throw new DataFileException(origin,
                 $"{header.Format} header declares {header.Width}x{header.Height} = {pixels:N0} pixels, over the limit of {Limits.MaxPixels:N0}; not decoded");
-        string? incomplete = header.Format switch
-        {
-            "JPEG" => EncodedImageStructure.FindJpegProblem(encoded),
-            "PNG" => EncodedImageStructure.FindPngProblem(encoded),
-            _ => null,
-        };
-        if (incomplete is not null) throw new DataFileException(origin, incomplete);
         Image<Rgb24> image;
         try
         {
