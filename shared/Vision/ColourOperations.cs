@@ -88,9 +88,10 @@ public sealed class Saturation : ImageOperation
             float spread = max - min;
             // The factor that keeps saturation at most 1: the minimum channel may fall to 0, not below.
             float effective = spread <= 0 ? 0 : MathF.Min(factor, max / spread);
-            pixels[i] = max - (max - r) * effective;
-            pixels[i + 1] = max - (max - g) * effective;
-            pixels[i + 2] = max - (max - b) * effective;
+            // Clamped because rounding can leave the minimum a hair below zero.
+            pixels[i] = MathF.Max(0, max - (max - r) * effective);
+            pixels[i + 1] = MathF.Max(0, max - (max - g) * effective);
+            pixels[i + 2] = MathF.Max(0, max - (max - b) * effective);
         }
         return image.WithPixels(pixels, $"saturation x{Format(factor)}");
     }
@@ -220,11 +221,11 @@ public sealed class ColourJitter : ImageOperation
 
     public override ImageFrame Apply(ImageFrame image, Random random)
     {
-        ImageOperation brightness = new Brightness(-BrightnessDelta, BrightnessDelta).WithProbability(BrightnessProbability);
-        ImageOperation contrast = new Contrast(ContrastLow, ContrastHigh).WithProbability(ContrastProbability);
-        ImageOperation saturation = new Saturation(SaturationLow, SaturationHigh).WithProbability(SaturationProbability);
-        ImageOperation hue = new Hue(-HueDelta, HueDelta).WithProbability(HueProbability);
-        ImageOperation[] steps;
+        (ImageOperation Operation, double Probability) brightness = (new Brightness(-BrightnessDelta, BrightnessDelta), BrightnessProbability);
+        (ImageOperation Operation, double Probability) contrast = (new Contrast(ContrastLow, ContrastHigh), ContrastProbability);
+        (ImageOperation Operation, double Probability) saturation = (new Saturation(SaturationLow, SaturationHigh), SaturationProbability);
+        (ImageOperation Operation, double Probability) hue = (new Hue(-HueDelta, HueDelta), HueProbability);
+        (ImageOperation Operation, double Probability)[] steps;
         if (Shuffle)
         {
             steps = [brightness, contrast, saturation, hue];
@@ -234,7 +235,9 @@ public sealed class ColourJitter : ImageOperation
         {
             steps = random.NextDouble() < 0.5 ? [brightness, contrast, saturation, hue] : [brightness, saturation, hue, contrast];
         }
-        foreach (var step in steps) image = step.Apply(image, random);
+        // Adjustments not drawn leave no trace in the history: the jitter reports what it changed.
+        foreach (var (operation, probability) in steps)
+            if (random.NextDouble() < probability) image = operation.Apply(image, random);
         return random.NextDouble() < ChannelOrderProbability ? ChannelOrder.Permute(image, ChannelOrder.RandomPermutation(random)) : image;
     }
 }

@@ -52,6 +52,9 @@ public sealed class ImageFrame
     public ImageFrame Derive(int width, int height, float[] pixels, PixelMapping step, string? note) =>
         new(width, height, pixels, FromSource.Then(step), note is null ? History : [.. History, note]);
 
+    /// <summary>The same pixels and geometry with one more line of history.</summary>
+    public ImageFrame WithNote(string note) => new(Width, Height, _pixels, FromSource, [.. History, note]);
+
     /// <summary>A new frame of the same size and geometry with new pixel values.</summary>
     public ImageFrame WithPixels(float[] pixels, string? note) => Derive(Width, Height, pixels, PixelMapping.Identity, note);
 
@@ -110,6 +113,23 @@ public sealed class ImageFrame
         for (int i = 0; i < bytes.Length; i++)
             bytes[i] = (byte)Math.Clamp(MathF.Round((_pixels[i] - low) * scale), 0, 255);
         return bytes;
+    }
+
+    /// <summary>
+    /// Bytes for looking at the frame: as they are when every value lies in 0..255, else stretched linearly from
+    /// the frame's own smallest to largest value (a normalised frame), which <paramref name="stretchedFrom"/> reports.
+    /// </summary>
+    public byte[] ToDisplayBytes(out (float Low, float High)? stretchedFrom)
+    {
+        var (min, max) = ValueRange();
+        // Values within half a level of the range round into it (filters leave 255.00002 behind).
+        if (min >= -0.5f && max <= 255.5f)
+        {
+            stretchedFrom = null;
+            return ToRgbBytes();
+        }
+        stretchedFrom = (min, max > min ? max : min + 1);
+        return ToRgbBytes(stretchedFrom.Value.Low, stretchedFrom.Value.High);
     }
 
     /// <summary>The smallest and largest value over all pixels and channels.</summary>

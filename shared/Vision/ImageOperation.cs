@@ -82,6 +82,7 @@ public sealed class RandomApplication : ImageOperation
 
     public override string Name => $"Random({Operation.Name}, p={Format(Probability)})";
 
+    /// <summary>The op, or the same pixels with "skipped &lt;op&gt;" in the history.</summary>
     public override ImageFrame Apply(ImageFrame image, Random random) =>
-        random.NextDouble() < Probability ? Operation.Apply(image, random) : image;
+        random.NextDouble() < Probability ? Operation.Apply(image, random) : image.WithNote($"skipped {Operation.Name}");
 }

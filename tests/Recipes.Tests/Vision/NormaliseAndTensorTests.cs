@@ -36,7 +36,8 @@ public class NormaliseAndTensorTests
         var never = new Brightness(10, 10).WithProbability(0);
         var always = new Brightness(10, 10).WithProbability(1);
         var half = new Brightness(10, 10).WithProbability(0.5);
-        Assert.All(Enumerable.Range(0, 50), seed => Assert.Same(frame, never.Apply(frame, seed)));
+        Assert.All(Enumerable.Range(0, 50), seed => Assert.Equal(100f, never.Apply(frame, seed)[0, 0, 0]));
+        Assert.Equal(["skipped Brightness(10, 10)"], never.Apply(frame, 1).History);
         Assert.All(Enumerable.Range(0, 50), seed => Assert.Equal(110f, always.Apply(frame, seed)[0, 0, 0]));
         int applied = Enumerable.Range(0, 1000).Count(seed => half.Apply(frame, seed)[0, 0, 0] == 110f);
         Assert.InRange(applied, 450, 550);
