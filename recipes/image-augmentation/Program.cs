@@ -175,7 +175,7 @@ static int Run(CommonOptions options, string? imagePath, string? folderPath, int
 }
 
 // The first picture of the set that decodes; the ones before it are skipped and named.
-static (ImageFrame Picture, string Origin) FirstUsablePicture(ImageSet pictures, SafeImageDecoder decoder, SkippedImages skipped)
+static (RgbFrame Picture, string Origin) FirstUsablePicture(ImageSet pictures, SafeImageDecoder decoder, SkippedImages skipped)
 {
     foreach (var entry in pictures.Entries)
     {
@@ -192,10 +192,10 @@ static (ImageFrame Picture, string Origin) FirstUsablePicture(ImageSet pictures,
 }
 
 // A smooth stand-in for a data set's mean image: the picture shrunk 16 times and enlarged back.
-static ImageFrame BlurredMeanImage(ImageFrame picture) =>
+static RgbFrame BlurredMeanImage(RgbFrame picture) =>
     new Resize(picture.Width, picture.Height).Apply(new Resize(Math.Max(1, picture.Width / 16), Math.Max(1, picture.Height / 16)).Apply(picture, 0), 0);
 
-static (ImageOperation Operation, ImageFrame Output, double Milliseconds) ApplyAndTime(ImageOperation operation, ImageFrame picture, Random random)
+static (ImageOperation Operation, RgbFrame Output, double Milliseconds) ApplyAndTime(ImageOperation operation, RgbFrame picture, Random random)
 {
     var output = operation.Apply(picture, random);
     const int runs = 5;
@@ -204,22 +204,22 @@ static (ImageOperation Operation, ImageFrame Output, double Milliseconds) ApplyA
     return (operation, output, clock.Elapsed.TotalMilliseconds / runs);
 }
 
-static string Did(ImageFrame frame) => frame.History.Count == 0 ? "unchanged" : string.Join("; ", frame.History);
+static string Did(RgbFrame frame) => frame.History.Count == 0 ? "unchanged" : string.Join("; ", frame.History);
 
-static string RangeText(ImageFrame frame)
+static string RangeText(RgbFrame frame)
 {
     var (min, max) = frame.ValueRange();
     return string.Create(CultureInfo.InvariantCulture, $"{min:0.##}..{max:0.##}");
 }
 
-static void WriteContactSheet(string path, ImageFrame picture, string origin, IReadOnlyList<(ImageOperation Operation, ImageFrame Output, double Milliseconds)> results,
-    ImageOperation trainingChain, IReadOnlyList<ImageFrame> views)
+static void WriteContactSheet(string path, RgbFrame picture, string origin, IReadOnlyList<(ImageOperation Operation, RgbFrame Output, double Milliseconds)> results,
+    ImageOperation trainingChain, IReadOnlyList<RgbFrame> views)
 {
     // One scale for every tile, so sizes compare; the largest output (a 2x expand) sets it.
     int largest = results.Max(result => Math.Max(result.Output.Width, result.Output.Height));
     float scale = Math.Min(1f, 400f / largest);
 
-    ContactSheetTile Tile(ImageFrame frame, string title, string detail)
+    ContactSheetTile Tile(RgbFrame frame, string title, string detail)
     {
         byte[] rgb = frame.ToDisplayBytes(out var stretched);
         string size = $"{frame.Width}x{frame.Height}";

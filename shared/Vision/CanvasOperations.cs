@@ -22,12 +22,12 @@ public sealed class Filler : ImageOperation
 
     public override string Name => $"Filler({Format(StartX)}, {Format(StartY)}, {Format(EndX)}, {Format(EndY)}, {Format(Value)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         int x0 = (int)Math.Round(StartX * image.Width), x1 = (int)Math.Round(EndX * image.Width);
         int y0 = (int)Math.Round(StartY * image.Height), y1 = (int)Math.Round(EndY * image.Height);
         float[] pixels = (float[])image.Buffer.Clone();
-        const int channels = ImageFrame.Channels;
+        const int channels = RgbFrame.Channels;
         for (int y = y0; y < y1; y++)
             pixels.AsSpan((y * image.Width + x0) * channels, (x1 - x0) * channels).Fill(Value);
         return image.WithPixels(pixels, $"filled ({x0}, {y0})-({x1}, {y1})");
@@ -37,7 +37,7 @@ public sealed class Filler : ImageOperation
 /// <summary>
 /// Places the image on a larger canvas filled with the channel means, the canvas a random factor from
 /// [min ratio, max ratio] larger and the image at a random offset (the seed's ImageExpand(means 123/117/104,
-/// max ratio 2)): zoom-out augmentation for detection. The offset lands in <see cref="ImageFrame.FromSource"/>
+/// max ratio 2)): zoom-out augmentation for detection. The offset lands in <see cref="RgbFrame.FromSource"/>
 /// (boxes move with it) and in the history.
 /// </summary>
 public sealed class Expand : ImageOperation
@@ -58,7 +58,7 @@ public sealed class Expand : ImageOperation
 
     public override string Name => $"Expand({Format(MeanRed)}/{Format(MeanGreen)}/{Format(MeanBlue)}, ratio {Format(MinRatio)}..{Format(MaxRatio)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         double ratio = Uniform(random, MinRatio, MaxRatio);
         int width = (int)(image.Width * ratio), height = (int)(image.Height * ratio);
@@ -67,10 +67,10 @@ public sealed class Expand : ImageOperation
         return Place(image, width, height, left, top, ratio);
     }
 
-    internal ImageFrame Place(ImageFrame image, int width, int height, int left, int top, double ratio)
+    internal RgbFrame Place(RgbFrame image, int width, int height, int left, int top, double ratio)
     {
-        const int channels = ImageFrame.Channels;
-        var canvas = ImageFrame.Filled(width, height, MeanRed, MeanGreen, MeanBlue).Buffer;
+        const int channels = RgbFrame.Channels;
+        var canvas = RgbFrame.Filled(width, height, MeanRed, MeanGreen, MeanBlue).Buffer;
         var source = image.Buffer;
         for (int y = 0; y < image.Height; y++)
             Array.Copy(source, y * image.Width * channels, canvas, ((top + y) * width + left) * channels, image.Width * channels);
@@ -83,9 +83,9 @@ public sealed class HorizontalFlip : ImageOperation
 {
     public override string Name => "HorizontalFlip()";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
-        const int channels = ImageFrame.Channels;
+        const int channels = RgbFrame.Channels;
         int width = image.Width;
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);

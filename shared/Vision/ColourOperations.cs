@@ -18,9 +18,9 @@ public sealed class Brightness : ImageOperation
 
     public override string Name => $"Brightness({Format(DeltaLow)}, {Format(DeltaHigh)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random) => Shift(image, (float)Uniform(random, DeltaLow, DeltaHigh));
+    public override RgbFrame Apply(RgbFrame image, Random random) => Shift(image, (float)Uniform(random, DeltaLow, DeltaHigh));
 
-    internal static ImageFrame Shift(ImageFrame image, float delta)
+    internal static RgbFrame Shift(RgbFrame image, float delta)
     {
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
@@ -44,9 +44,9 @@ public sealed class Contrast : ImageOperation
 
     public override string Name => $"Contrast({Format(FactorLow)}, {Format(FactorHigh)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random) => Scale(image, (float)Uniform(random, FactorLow, FactorHigh));
+    public override RgbFrame Apply(RgbFrame image, Random random) => Scale(image, (float)Uniform(random, FactorLow, FactorHigh));
 
-    internal static ImageFrame Scale(ImageFrame image, float factor)
+    internal static RgbFrame Scale(RgbFrame image, float factor)
     {
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
@@ -73,15 +73,15 @@ public sealed class Saturation : ImageOperation
 
     public override string Name => $"Saturation({Format(FactorLow)}, {Format(FactorHigh)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random) => Scale(image, (float)Uniform(random, FactorLow, FactorHigh));
+    public override RgbFrame Apply(RgbFrame image, Random random) => Scale(image, (float)Uniform(random, FactorLow, FactorHigh));
 
     // With hue and value fixed, every channel sits at value - value·saturation·k(hue), so scaling the
     // saturation by f moves each channel's distance from the maximum by f: no round trip through HSV.
-    internal static ImageFrame Scale(ImageFrame image, float factor)
+    internal static RgbFrame Scale(RgbFrame image, float factor)
     {
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i += ImageFrame.Channels)
+        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
         {
             float r = Math.Clamp(source[i], 0f, 255f), g = Math.Clamp(source[i + 1], 0f, 255f), b = Math.Clamp(source[i + 2], 0f, 255f);
             float max = MathF.Max(r, MathF.Max(g, b)), min = MathF.Min(r, MathF.Min(g, b));
@@ -112,14 +112,14 @@ public sealed class Hue : ImageOperation
 
     public override string Name => $"Hue({Format(DegreesLow)}, {Format(DegreesHigh)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random) => Rotate(image, (float)Uniform(random, DegreesLow, DegreesHigh));
+    public override RgbFrame Apply(RgbFrame image, Random random) => Rotate(image, (float)Uniform(random, DegreesLow, DegreesHigh));
 
-    internal static ImageFrame Rotate(ImageFrame image, float degrees)
+    internal static RgbFrame Rotate(RgbFrame image, float degrees)
     {
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
         float turn = degrees / 60f; // hue in sixths of a turn, the sectors of the HSV hexagon
-        for (int i = 0; i < pixels.Length; i += ImageFrame.Channels)
+        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
         {
             float r = Math.Clamp(source[i], 0f, 255f), g = Math.Clamp(source[i + 1], 0f, 255f), b = Math.Clamp(source[i + 2], 0f, 255f);
             float max = MathF.Max(r, MathF.Max(g, b)), min = MathF.Min(r, MathF.Min(g, b));
@@ -168,7 +168,7 @@ public sealed class ChannelOrder : ImageOperation
 
     public override string Name => _fixed is null ? "ChannelOrder()" : $"ChannelOrder({string.Join(", ", _fixed)})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         int[] order = _fixed ?? RandomPermutation(random);
         return Permute(image, order);
@@ -181,11 +181,11 @@ public sealed class ChannelOrder : ImageOperation
         return order;
     }
 
-    internal static ImageFrame Permute(ImageFrame image, int[] order)
+    internal static RgbFrame Permute(RgbFrame image, int[] order)
     {
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i += ImageFrame.Channels)
+        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
         {
             pixels[i] = source[i + order[0]];
             pixels[i + 1] = source[i + order[1]];
@@ -219,7 +219,7 @@ public sealed class ColourJitter : ImageOperation
 
     public override string Name => Shuffle ? "ColourJitter(shuffled)" : "ColourJitter()";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         (ImageOperation Operation, double Probability) brightness = (new Brightness(-BrightnessDelta, BrightnessDelta), BrightnessProbability);
         (ImageOperation Operation, double Probability) contrast = (new Contrast(ContrastLow, ContrastHigh), ContrastProbability);

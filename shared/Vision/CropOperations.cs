@@ -7,13 +7,13 @@ namespace Recipes.Runtime.Vision;
 public abstract class CropOperation : ImageOperation
 {
     /// <summary>Copies the window [left, left+width) x [top, top+height), clipped to the image.</summary>
-    internal static ImageFrame Crop(ImageFrame image, int left, int top, int width, int height, string kind)
+    internal static RgbFrame Crop(RgbFrame image, int left, int top, int width, int height, string kind)
     {
         int x0 = Math.Clamp(left, 0, image.Width - 1), y0 = Math.Clamp(top, 0, image.Height - 1);
         int x1 = Math.Clamp(left + width, x0 + 1, image.Width), y1 = Math.Clamp(top + height, y0 + 1, image.Height);
         int cropWidth = x1 - x0, cropHeight = y1 - y0;
         if (cropWidth == image.Width && cropHeight == image.Height) return image;
-        const int channels = ImageFrame.Channels;
+        const int channels = RgbFrame.Channels;
         float[] pixels = GC.AllocateUninitializedArray<float>(cropWidth * cropHeight * channels);
         var source = image.Buffer;
         for (int y = 0; y < cropHeight; y++)
@@ -38,7 +38,7 @@ public sealed class CenterCrop : CropOperation
 
     public override string Name => $"CenterCrop({Width}, {Height})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random) =>
+    public override RgbFrame Apply(RgbFrame image, Random random) =>
         Crop(image, (image.Width - Width) / 2, (image.Height - Height) / 2, Width, Height, "center crop");
 }
 
@@ -58,7 +58,7 @@ public sealed class RandomCrop : CropOperation
 
     public override string Name => $"RandomCrop({Width}, {Height})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         int left = random.Next(Math.Max(0, image.Width - Width) + 1);
         int top = random.Next(Math.Max(0, image.Height - Height) + 1);
@@ -89,7 +89,7 @@ public sealed class FixedCrop : CropOperation
 
     public override string Name => $"FixedCrop({Format(X1)}, {Format(Y1)}, {Format(X2)}, {Format(Y2)}{(Normalised ? ", normalised" : "")})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         double scaleX = Normalised ? image.Width : 1, scaleY = Normalised ? image.Height : 1;
         int left = (int)Math.Round(X1 * scaleX), top = (int)Math.Round(Y1 * scaleY);

@@ -8,7 +8,7 @@ public sealed class ImageBatch
 {
     public ImageBatch(float[] data, int count, int width, int height, int[] labels, string[] origins)
     {
-        if (data.LongLength != (long)count * ImageFrame.Channels * width * height)
+        if (data.LongLength != (long)count * RgbFrame.Channels * width * height)
             throw new ArgumentException($"{count} images of 3x{height}x{width} need {(long)count * 3 * width * height} values, not {data.LongLength}");
         if (labels.Length != count || origins.Length != count) throw new ArgumentException($"a batch of {count} needs {count} labels and origins");
         Data = data;
@@ -27,11 +27,11 @@ public sealed class ImageBatch
     public string[] Origins { get; }
 
     /// <summary>Count x 3 x height x width floats, in the caller's dispose scope.</summary>
-    public Tensor ToTensor() => tensor(Data, [Count, ImageFrame.Channels, Height, Width]);
+    public Tensor ToTensor() => tensor(Data, [Count, RgbFrame.Channels, Height, Width]);
 
     /// <summary>The labels as int64 (what cross-entropy takes), in the caller's dispose scope.</summary>
     public Tensor LabelsTensor() => tensor(Labels.Select(label => (long)label).ToArray(), [Count]);
 
     /// <summary>Image <paramref name="index"/>'s 3 x height x width values.</summary>
-    public ReadOnlySpan<float> Image(int index) => Data.AsSpan(index * ImageFrame.Channels * Width * Height, ImageFrame.Channels * Width * Height);
+    public ReadOnlySpan<float> Image(int index) => Data.AsSpan(index * RgbFrame.Channels * Width * Height, RgbFrame.Channels * Width * Height);
 }

@@ -112,7 +112,7 @@ public sealed class ImageBatchLoader
     ImageBatch Assemble(List<ProcessedImage> images)
     {
         var first = images[0];
-        int size = ImageFrame.Channels * first.Width * first.Height;
+        int size = RgbFrame.Channels * first.Width * first.Height;
         float[] data = GC.AllocateUninitializedArray<float>(images.Count * size);
         for (int i = 0; i < images.Count; i++)
         {

@@ -42,7 +42,7 @@ public sealed class ImageBatchSource : IBatchSource
         Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, slot => images[slot] = ProcessUsable(wanted[slot], pass));
 
         var first = images[0];
-        int size = ImageFrame.Channels * first.Width * first.Height;
+        int size = RgbFrame.Channels * first.Width * first.Height;
         float[] data = GC.AllocateUninitializedArray<float>(images.Length * size);
         long[] labels = new long[images.Length];
         for (int i = 0; i < images.Length; i++)
@@ -53,7 +53,7 @@ public sealed class ImageBatchSource : IBatchSource
             images[i].Chw.AsSpan().CopyTo(data.AsSpan(i * size, size));
             labels[i] = images[i].Entry.Label;
         }
-        return (tensor(data, [images.Length, ImageFrame.Channels, first.Height, first.Width]), tensor(labels, [images.Length]));
+        return (tensor(data, [images.Length, RgbFrame.Channels, first.Height, first.Width]), tensor(labels, [images.Length]));
     }
 
     ProcessedImage ProcessUsable(int index, long pass)

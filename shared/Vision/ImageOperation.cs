@@ -14,10 +14,10 @@ public abstract class ImageOperation
     /// <summary>The op and its parameters in the seed's terms, for example "Brightness(0, 32)".</summary>
     public abstract string Name { get; }
 
-    public abstract ImageFrame Apply(ImageFrame image, Random random);
+    public abstract RgbFrame Apply(RgbFrame image, Random random);
 
     /// <summary>Applies the op with a generator seeded by <paramref name="seed"/>.</summary>
-    public ImageFrame Apply(ImageFrame image, int seed) => Apply(image, new Random(seed));
+    public RgbFrame Apply(RgbFrame image, int seed) => Apply(image, new Random(seed));
 
     /// <summary>This op, then <paramref name="next"/>.</summary>
     public ImageChain Then(ImageOperation next) => new([this, next]);
@@ -57,7 +57,7 @@ public sealed class ImageChain : ImageOperation
 
     public override string Name => Operations.Count == 0 ? "None" : string.Join(" -> ", Operations.Select(op => op.Name));
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         foreach (var operation in Operations) image = operation.Apply(image, random);
         return image;
@@ -83,6 +83,6 @@ public sealed class RandomApplication : ImageOperation
     public override string Name => $"Random({Operation.Name}, p={Format(Probability)})";
 
     /// <summary>The op, or the same pixels with "skipped &lt;op&gt;" in the history.</summary>
-    public override ImageFrame Apply(ImageFrame image, Random random) =>
+    public override RgbFrame Apply(RgbFrame image, Random random) =>
         random.NextDouble() < Probability ? Operation.Apply(image, random) : image.WithNote($"skipped {Operation.Name}");
 }

@@ -20,7 +20,21 @@ public sealed record ImagePipeline
     public int Seed { get; init; } = 1;
 
     /// <summary>Decodes and transforms one image with the generator for (pass, index).</summary>
-    public ImageFrame Process(ImageEntry entry, long pass, int index) => Transform.Apply(entry.Decode(Decoder), RandomFor(pass, index));
+    public RgbFrame Process(ImageEntry entry, long pass, int index)
+    {
+        var random = RandomFor(pass, index);
+        var (first, rest) = Transform is ImageChain { Operations.Count: > 0 } chain ? (chain.Operations[0], chain.Operations.Skip(1)) : (Transform, []);
+        if (first is not IResizeOperation resize) return Transform.Apply(entry.Decode(Decoder), random);
+        // A leading resize works from the decoded bytes (same result, no full-size float copy of the photograph).
+        RgbFrame frame;
+        using (var image = entry.DecodeImage(Decoder))
+        {
+            var (width, height) = resize.OutputSize(image.Width, image.Height, random);
+            frame = Resize.FromDecoded(image, width, height);
+        }
+        foreach (var operation in rest) frame = operation.Apply(frame, random);
+        return frame;
+    }
 
     /// <summary>The generator for image <paramref name="index"/> in pass <paramref name="pass"/> (an epoch, a batch seed).</summary>
     public Random RandomFor(long pass, int index) => new(MixSeed(Seed, pass, index));
@@ -31,7 +45,7 @@ public sealed record ImagePipeline
     /// </summary>
     internal ProcessedImage ProcessToChw(ImageEntry entry, long pass, int index)
     {
-        ImageFrame frame;
+        RgbFrame frame;
         try
         {
             frame = Process(entry, pass, index);

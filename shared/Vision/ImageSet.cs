@@ -14,8 +14,12 @@ public sealed record ImageEntry(string Origin, int Label = ImageEntry.Unlabelled
     public byte[]? EncodedBytes { get; init; }
 
     /// <summary>Decodes this entry with <paramref name="decoder"/> (a <see cref="DataFileException"/> when it is unusable).</summary>
-    public ImageFrame Decode(SafeImageDecoder decoder) =>
+    public RgbFrame Decode(SafeImageDecoder decoder) =>
         EncodedBytes is null ? decoder.Decode(Origin) : decoder.Decode(EncodedBytes, Origin);
+
+    /// <summary>The checked, decoded ImageSharp image (the caller disposes it).</summary>
+    public SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> DecodeImage(SafeImageDecoder decoder) =>
+        EncodedBytes is null ? decoder.DecodeImage(Origin) : decoder.DecodeImage(EncodedBytes, Origin);
 }
 
 /// <summary>

@@ -25,12 +25,12 @@ public sealed class ChannelNormalise : ImageOperation
     public override string Name =>
         $"ChannelNormalise({Format(_means[0])}/{Format(_means[1])}/{Format(_means[2])}, {Format(_stds[0])}/{Format(_stds[1])}/{Format(_stds[2])})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         var source = image.Buffer;
         float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
         float r = 1 / _stds[0], g = 1 / _stds[1], b = 1 / _stds[2];
-        for (int i = 0; i < pixels.Length; i += ImageFrame.Channels)
+        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
         {
             pixels[i] = (source[i] - _means[0]) * r;
             pixels[i + 1] = (source[i + 1] - _means[1]) * g;
@@ -51,22 +51,22 @@ public sealed class PixelNormalise : ImageOperation
     public PixelNormalise(int width, int height, float[] means)
     {
         ArgumentNullException.ThrowIfNull(means);
-        if (means.LongLength != (long)width * height * ImageFrame.Channels)
-            throw new ArgumentException($"pixel means for {width}x{height} RGB images need {(long)width * height * ImageFrame.Channels} values, not {means.LongLength}", nameof(means));
+        if (means.LongLength != (long)width * height * RgbFrame.Channels)
+            throw new ArgumentException($"pixel means for {width}x{height} RGB images need {(long)width * height * RgbFrame.Channels} values, not {means.LongLength}", nameof(means));
         Width = width;
         Height = height;
         _means = means;
     }
 
     /// <summary>Subtracts the pixels of <paramref name="meanImage"/>.</summary>
-    public PixelNormalise(ImageFrame meanImage) : this(meanImage.Width, meanImage.Height, meanImage.Pixels.ToArray()) { }
+    public PixelNormalise(RgbFrame meanImage) : this(meanImage.Width, meanImage.Height, meanImage.Pixels.ToArray()) { }
 
     public int Width { get; }
     public int Height { get; }
 
     public override string Name => $"PixelNormalise({Width}x{Height} means)";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
         if (image.Width != Width || image.Height != Height)
             throw new ArgumentException($"PixelNormalise has means for {Width}x{Height} images but got a {image.Width}x{image.Height} one; resize first");

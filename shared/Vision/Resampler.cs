@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace Recipes.Runtime.Vision;
@@ -13,18 +14,43 @@ internal static class Resampler
     /// <summary>For each output position, the first source index, the number of taps and their weights.</summary>
     sealed record Taps(int[] First, int[] Count, float[] Weights, int Stride);
 
+    /// <summary>
+    /// The resized pixels in a new array. <paramref name="source"/> may be longer than width x height x 3 (a
+    /// rented buffer): only the image's values are read. The intermediate rows come from a pool, so resizing a
+    /// stream of photographs does not churn the large-object heap.
+    /// </summary>
     public static float[] Resize(float[] source, int width, int height, int newWidth, int newHeight)
     {
-        const int channels = ImageFrame.Channels;
-        float[] rows = height == newHeight ? source : ResizeVertically(source, width * channels, height, newHeight);
-        if (width == newWidth) return ReferenceEquals(rows, source) ? (float[])source.Clone() : rows;
-        return ResizeHorizontally(rows, width, newHeight, newWidth);
+        const int channels = RgbFrame.Channels;
+        int rowLength = width * channels;
+        if (width == newWidth && height == newHeight) return source.AsSpan(0, rowLength * height).ToArray();
+        float[] target = GC.AllocateUninitializedArray<float>(newWidth * newHeight * channels);
+        if (width == newWidth)
+        {
+            ResizeVertically(source, rowLength, height, newHeight, target);
+            return target;
+        }
+        if (height == newHeight)
+        {
+            ResizeHorizontally(source, width, height, newWidth, target);
+            return target;
+        }
+        float[] rows = ArrayPool<float>.Shared.Rent(rowLength * newHeight);
+        try
+        {
+            ResizeVertically(source, rowLength, height, newHeight, rows);
+            ResizeHorizontally(rows, width, newHeight, newWidth, target);
+            return target;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rows);
+        }
     }
 
-    static float[] ResizeVertically(float[] source, int rowLength, int height, int newHeight)
+    static void ResizeVertically(float[] source, int rowLength, int height, int newHeight, float[] target)
     {
         var taps = ComputeTaps(height, newHeight);
-        float[] target = GC.AllocateUninitializedArray<float>(rowLength * newHeight);
         for (int y = 0; y < newHeight; y++)
         {
             var output = target.AsSpan(y * rowLength, rowLength);
@@ -36,7 +62,6 @@ internal static class Resampler
                 AddScaled(output, input, weight);
             }
         }
-        return target;
     }
 
     static void AddScaled(Span<float> output, ReadOnlySpan<float> input, float weight)
@@ -51,11 +76,10 @@ internal static class Resampler
         for (; i < output.Length; i++) output[i] += input[i] * weight;
     }
 
-    static float[] ResizeHorizontally(float[] source, int width, int height, int newWidth)
+    static void ResizeHorizontally(float[] source, int width, int height, int newWidth, float[] target)
     {
-        const int channels = ImageFrame.Channels;
+        const int channels = RgbFrame.Channels;
         var taps = ComputeTaps(width, newWidth);
-        float[] target = GC.AllocateUninitializedArray<float>(newWidth * height * channels);
         for (int y = 0; y < height; y++)
         {
             int inRow = y * width * channels, outRow = y * newWidth * channels;
@@ -76,7 +100,6 @@ internal static class Resampler
                 target[o + 2] = b;
             }
         }
-        return target;
     }
 
     static Taps ComputeTaps(int inSize, int outSize)

@@ -1,7 +1,21 @@
+using System.Buffers;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
 namespace Recipes.Runtime.Vision;
 
+/// <summary>
+/// An op whose whole effect is a resize to a size it chooses from the input size. A pipeline that starts with
+/// one resizes straight from the decoded bytes (<see cref="Resize.FromDecoded"/>), never holding a full-size
+/// float copy of a large photograph; the result is the same as decoding first and applying the op.
+/// </summary>
+public interface IResizeOperation
+{
+    (int Width, int Height) OutputSize(int width, int height, Random random);
+}
+
 /// <summary>Resizes to exactly width x height with antialiased bilinear filtering (the seed's ImageResize(300, 300)).</summary>
-public sealed class Resize : ImageOperation
+public sealed class Resize : ImageOperation, IResizeOperation
 {
     public Resize(int width, int height)
     {
@@ -16,15 +30,40 @@ public sealed class Resize : ImageOperation
 
     public override string Name => $"Resize({Width}, {Height})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random) => To(image, Width, Height);
+    public (int Width, int Height) OutputSize(int width, int height, Random random) => (Width, Height);
 
-    internal static ImageFrame To(ImageFrame image, int width, int height)
+    public override RgbFrame Apply(RgbFrame image, Random random) => To(image, Width, Height);
+
+    internal static RgbFrame To(RgbFrame image, int width, int height)
     {
         if (width == image.Width && height == image.Height) return image;
         float[] pixels = Resampler.Resize(image.Buffer, image.Width, image.Height, width, height);
-        return image.Derive(width, height, pixels, PixelMapping.Scale((double)width / image.Width, (double)height / image.Height),
-            $"resize {image.Width}x{image.Height} to {width}x{height}");
+        return image.Derive(width, height, pixels, Mapping(image.Width, image.Height, width, height), Note(image.Width, image.Height, width, height));
     }
+
+    /// <summary>A decoded image resized to width x height: the same frame as <c>To(RgbFrame.FromImage(image), width, height)</c>.</summary>
+    public static RgbFrame FromDecoded(Image<Rgb24> image, int width, int height)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        if (width == image.Width && height == image.Height) return RgbFrame.FromImage(image);
+        // The full-size floats live only for the resize, in a pooled buffer.
+        float[] source = ArrayPool<float>.Shared.Rent(image.Width * image.Height * RgbFrame.Channels);
+        try
+        {
+            RgbFrame.CopyPixels(image, source);
+            float[] pixels = Resampler.Resize(source, image.Width, image.Height, width, height);
+            return new RgbFrame(width, height, pixels, Mapping(image.Width, image.Height, width, height), [Note(image.Width, image.Height, width, height)]);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(source);
+        }
+    }
+
+    static PixelMapping Mapping(int width, int height, int newWidth, int newHeight) => PixelMapping.Scale((double)newWidth / width, (double)newHeight / height);
+
+    static string Note(int width, int height, int newWidth, int newHeight) => $"resize {width}x{height} to {newWidth}x{newHeight}";
 
     /// <summary>
     /// The size that makes the shorter side <paramref name="shortSide"/> unless the longer side would then
@@ -44,7 +83,7 @@ public sealed class Resize : ImageOperation
 /// Scales keeping the aspect ratio so the shorter side becomes <see cref="ShortSide"/>, unless the longer
 /// side would exceed <see cref="MaxLongSide"/> (the seed's ImageAspectScale(200, maxSize = 3000)).
 /// </summary>
-public sealed class AspectScale : ImageOperation
+public sealed class AspectScale : ImageOperation, IResizeOperation
 {
     public AspectScale(int shortSide, int maxLongSide = 1000, int multipleOf = 1)
     {
@@ -62,9 +101,11 @@ public sealed class AspectScale : ImageOperation
 
     public override string Name => $"AspectScale({ShortSide}, max {MaxLongSide})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public (int Width, int Height) OutputSize(int width, int height, Random random) => Resize.AspectSize(width, height, ShortSide, MaxLongSide, MultipleOf);
+
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
-        var (width, height) = Resize.AspectSize(image.Width, image.Height, ShortSide, MaxLongSide, MultipleOf);
+        var (width, height) = OutputSize(image.Width, image.Height, random);
         return Resize.To(image, width, height);
     }
 }
@@ -73,7 +114,7 @@ public sealed class AspectScale : ImageOperation
 /// <see cref="AspectScale"/> with the shorter side drawn at random from a list of sizes (the seed's
 /// ImageRandomAspectScale([100, 300])): multi-scale training.
 /// </summary>
-public sealed class RandomAspectScale : ImageOperation
+public sealed class RandomAspectScale : ImageOperation, IResizeOperation
 {
     readonly int[] _shortSides;
 
@@ -94,10 +135,12 @@ public sealed class RandomAspectScale : ImageOperation
 
     public override string Name => $"RandomAspectScale([{string.Join(", ", _shortSides)}], max {MaxLongSide})";
 
-    public override ImageFrame Apply(ImageFrame image, Random random)
+    public (int Width, int Height) OutputSize(int width, int height, Random random) =>
+        Resize.AspectSize(width, height, _shortSides[random.Next(_shortSides.Length)], MaxLongSide, MultipleOf);
+
+    public override RgbFrame Apply(RgbFrame image, Random random)
     {
-        int shortSide = _shortSides[random.Next(_shortSides.Length)];
-        var (width, height) = Resize.AspectSize(image.Width, image.Height, shortSide, MaxLongSide, MultipleOf);
+        var (width, height) = OutputSize(image.Width, image.Height, random);
         return Resize.To(image, width, height);
     }
 }

@@ -92,14 +92,17 @@ public sealed class SafeImageDecoder
         return new ImageHeader(info.Width, info.Height, format.Name);
     }
 
-    public ImageFrame Decode(string path) => Decode(ReadFile(path), path);
+    public RgbFrame Decode(string path) => Decode(ReadFile(path), path);
 
     /// <summary>Decodes encoded image bytes; <paramref name="origin"/> names them in errors.</summary>
-    public ImageFrame Decode(byte[] encoded, string origin)
+    public RgbFrame Decode(byte[] encoded, string origin)
     {
         using var image = DecodeImage(encoded, origin);
-        return ImageFrame.FromImage(image);
+        return RgbFrame.FromImage(image);
     }
+
+    /// <summary>The checked, decoded ImageSharp image of a file (the caller disposes it).</summary>
+    public Image<Rgb24> DecodeImage(string path) => DecodeImage(ReadFile(path), path);
 
     /// <summary>The checked, decoded ImageSharp image (for callers that want ImageSharp's own processing).</summary>
     public Image<Rgb24> DecodeImage(byte[] encoded, string origin)

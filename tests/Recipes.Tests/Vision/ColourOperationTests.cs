@@ -4,7 +4,7 @@ namespace Recipes.Tests.Vision;
 
 public class ColourOperationTests
 {
-    static readonly ImageFrame Sample = TestFrames.Of(2, 1, 10, 100, 250, 0, 128, 255);
+    static readonly RgbFrame Sample = TestFrames.Of(2, 1, 10, 100, 250, 0, 128, 255);
 
     [Fact]
     public void Brightness_adds_one_delta_to_every_channel_and_clamps_to_0_255()
@@ -19,7 +19,7 @@ public class ColourOperationTests
     [Fact]
     public void Brightness_draws_its_delta_from_the_range_and_repeats_with_the_seed()
     {
-        var grey = ImageFrame.Filled(3, 3, 100, 100, 100);
+        var grey = RgbFrame.Filled(3, 3, 100, 100, 100);
         var op = new Brightness(0, 32);
         var deltas = Enumerable.Range(0, 200).Select(seed => op.Apply(grey, seed)[0, 0, 0] - 100).ToArray();
         Assert.All(deltas, delta => Assert.InRange(delta, 0f, 32f));
@@ -101,7 +101,7 @@ public class ColourOperationTests
     [Fact]
     public void Colour_jitter_with_only_brightness_shifts_within_its_delta_and_repeats_with_the_seed()
     {
-        var grey = ImageFrame.Filled(2, 2, 128, 128, 128);
+        var grey = RgbFrame.Filled(2, 2, 128, 128, 128);
         var jitter = new ColourJitter { BrightnessProbability = 1, BrightnessDelta = 32, ContrastProbability = 0, HueProbability = 0, SaturationProbability = 0 };
         for (int seed = 0; seed < 50; seed++)
         {

@@ -4,7 +4,7 @@ namespace Recipes.Tests.Vision;
 
 public class GeometryOperationTests
 {
-    static readonly ImageFrame Grid = TestFrames.Coordinates(10, 6);
+    static readonly RgbFrame Grid = TestFrames.Coordinates(10, 6);
 
     [Fact]
     public void Horizontal_flip_mirrors_columns_and_twice_is_the_identity()
@@ -106,7 +106,7 @@ public class GeometryOperationTests
     [Fact]
     public void Resize_keeps_a_flat_image_flat_and_interpolates_when_enlarging()
     {
-        var flat = ImageFrame.Filled(7, 5, 10, 20, 30);
+        var flat = RgbFrame.Filled(7, 5, 10, 20, 30);
         var resized = new Resize(3, 11).Apply(flat, 1);
         Assert.Equal((3, 11), (resized.Width, resized.Height));
         Assert.All(resized.Pixels.ToArray().Chunk(3), pixel => Assert.Equal([10f, 20f, 30f], pixel, new ToleranceComparer(1e-4f)));
@@ -137,7 +137,7 @@ public class GeometryOperationTests
     [Fact]
     public void Aspect_scale_sets_the_shorter_side_unless_the_longer_one_would_pass_the_maximum()
     {
-        var seedPicture = ImageFrame.Filled(500, 375, 1, 2, 3);
+        var seedPicture = RgbFrame.Filled(500, 375, 1, 2, 3);
         var scaled = new AspectScale(200, maxLongSide: 3000).Apply(seedPicture, 1);
         Assert.Equal((267, 200), (scaled.Width, scaled.Height));
         var capped = new AspectScale(200, maxLongSide: 250).Apply(seedPicture, 1);
@@ -148,7 +148,7 @@ public class GeometryOperationTests
     [Fact]
     public void Random_aspect_scale_picks_each_listed_size_with_the_seed()
     {
-        var picture = ImageFrame.Filled(50, 40, 1, 2, 3);
+        var picture = RgbFrame.Filled(50, 40, 1, 2, 3);
         var op = new RandomAspectScale([10, 30]);
         var heights = Enumerable.Range(0, 40).Select(seed => op.Apply(picture, seed).Height).ToArray();
         Assert.Equal([10, 30], heights.Distinct().Order().ToArray());

@@ -76,6 +76,30 @@ public sealed class ImageSetAndLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_leading_resize_from_the_decoded_bytes_gives_the_same_frame_as_decoding_first()
+    {
+        var entry = new ImageEntry(GeneratedTestScene.Origin) { EncodedBytes = GeneratedTestScene.EncodePng() };
+        foreach (ImageOperation transform in new ImageOperation[]
+        {
+            new RandomAspectScale([100, 300]).Then(new RandomCrop(90, 90)),
+            new Resize(123, 45),
+            new AspectScale(375), // the size it already has: nothing to resize
+        })
+        {
+            var pipeline = new ImagePipeline { Transform = transform, Seed = 5 };
+            for (int index = 0; index < 4; index++)
+            {
+                var fused = pipeline.Process(entry, pass: 2, index);
+                var separate = transform.Apply(entry.Decode(pipeline.Decoder), pipeline.RandomFor(2, index));
+                Assert.Equal((separate.Width, separate.Height), (fused.Width, fused.Height));
+                Assert.Equal(separate.Pixels.ToArray(), fused.Pixels.ToArray());
+                Assert.Equal(separate.FromSource, fused.FromSource);
+                Assert.Equal(separate.History, fused.History);
+            }
+        }
+    }
+
+    [Fact]
     public void Random_transforms_do_not_depend_on_the_number_of_workers_but_on_the_epoch()
     {
         var set = ImageSet.FromFolder(MakeFolder(6, "x"));

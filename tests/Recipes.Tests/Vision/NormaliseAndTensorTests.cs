@@ -32,7 +32,7 @@ public class NormaliseAndTensorTests
     [Fact]
     public void Random_application_follows_its_probability_and_the_seed()
     {
-        var frame = ImageFrame.Filled(1, 1, 100, 100, 100);
+        var frame = RgbFrame.Filled(1, 1, 100, 100, 100);
         var never = new Brightness(10, 10).WithProbability(0);
         var always = new Brightness(10, 10).WithProbability(1);
         var half = new Brightness(10, 10).WithProbability(0.5);

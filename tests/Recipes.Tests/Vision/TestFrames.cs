@@ -7,7 +7,7 @@ namespace Recipes.Tests.Vision;
 internal static class TestFrames
 {
     /// <summary>Pixel (x, y) is (x, y, 7): any pixel tells where it came from.</summary>
-    public static ImageFrame Coordinates(int width, int height)
+    public static RgbFrame Coordinates(int width, int height)
     {
         float[] pixels = new float[width * height * 3];
         for (int y = 0; y < height; y++)
@@ -18,13 +18,13 @@ internal static class TestFrames
                 pixels[i + 1] = y;
                 pixels[i + 2] = 7;
             }
-        return new ImageFrame(width, height, pixels);
+        return new RgbFrame(width, height, pixels);
     }
 
     /// <summary>A frame of the given pixels, (r, g, b) triples row by row.</summary>
-    public static ImageFrame Of(int width, int height, params float[] rgb) => new(width, height, rgb);
+    public static RgbFrame Of(int width, int height, params float[] rgb) => new(width, height, rgb);
 
-    public static float[] Pixel(ImageFrame frame, int x, int y) => [frame[x, y, 0], frame[x, y, 1], frame[x, y, 2]];
+    public static float[] Pixel(RgbFrame frame, int x, int y) => [frame[x, y, 0], frame[x, y, 1], frame[x, y, 2]];
 
     /// <summary>
     /// A valid PNG signature and IHDR chunk declaring <paramref name="width"/> x <paramref name="height"/> RGB

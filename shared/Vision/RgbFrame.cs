@@ -10,14 +10,14 @@ namespace Recipes.Runtime.Vision;
 /// A frame is treated as immutable: every op returns a new frame (or the same one when it changed nothing).
 /// <see cref="FromSource"/> and <see cref="History"/> say how the geometry and the colours got here.
 /// </summary>
-public sealed class ImageFrame
+public sealed class RgbFrame
 {
     public const int Channels = 3;
 
     readonly float[] _pixels;
 
     /// <summary>Takes ownership of <paramref name="pixels"/> (height x width x 3, row-major RGB); do not change it afterwards.</summary>
-    public ImageFrame(int width, int height, float[] pixels, PixelMapping? fromSource = null, IReadOnlyList<string>? history = null)
+    public RgbFrame(int width, int height, float[] pixels, PixelMapping? fromSource = null, IReadOnlyList<string>? history = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -49,17 +49,17 @@ public sealed class ImageFrame
     internal float[] Buffer => _pixels;
 
     /// <summary>A new frame that continues this one's geometry and history.</summary>
-    public ImageFrame Derive(int width, int height, float[] pixels, PixelMapping step, string? note) =>
+    public RgbFrame Derive(int width, int height, float[] pixels, PixelMapping step, string? note) =>
         new(width, height, pixels, FromSource.Then(step), note is null ? History : [.. History, note]);
 
     /// <summary>The same pixels and geometry with one more line of history.</summary>
-    public ImageFrame WithNote(string note) => new(Width, Height, _pixels, FromSource, [.. History, note]);
+    public RgbFrame WithNote(string note) => new(Width, Height, _pixels, FromSource, [.. History, note]);
 
     /// <summary>A new frame of the same size and geometry with new pixel values.</summary>
-    public ImageFrame WithPixels(float[] pixels, string? note) => Derive(Width, Height, pixels, PixelMapping.Identity, note);
+    public RgbFrame WithPixels(float[] pixels, string? note) => Derive(Width, Height, pixels, PixelMapping.Identity, note);
 
     /// <summary>A frame of one colour.</summary>
-    public static ImageFrame Filled(int width, int height, float red, float green, float blue)
+    public static RgbFrame Filled(int width, int height, float red, float green, float blue)
     {
         float[] pixels = GC.AllocateUninitializedArray<float>(checked(width * height * Channels));
         for (int i = 0; i < pixels.Length; i += Channels)
@@ -68,34 +68,40 @@ public sealed class ImageFrame
             pixels[i + 1] = green;
             pixels[i + 2] = blue;
         }
-        return new ImageFrame(width, height, pixels);
+        return new RgbFrame(width, height, pixels);
     }
 
     /// <summary>A frame from packed RGB bytes (width x height x 3, row-major).</summary>
-    public static ImageFrame FromRgbBytes(ReadOnlySpan<byte> rgb, int width, int height)
+    public static RgbFrame FromRgbBytes(ReadOnlySpan<byte> rgb, int width, int height)
     {
         if (rgb.Length != (long)width * height * Channels)
             throw new ArgumentException($"a {width}x{height} RGB image needs {(long)width * height * Channels} bytes, not {rgb.Length}", nameof(rgb));
         float[] pixels = GC.AllocateUninitializedArray<float>(rgb.Length);
         for (int i = 0; i < rgb.Length; i++) pixels[i] = rgb[i];
-        return new ImageFrame(width, height, pixels);
+        return new RgbFrame(width, height, pixels);
     }
 
     /// <summary>A frame from a decoded ImageSharp image.</summary>
-    public static ImageFrame FromImage(Image<Rgb24> image)
+    public static RgbFrame FromImage(Image<Rgb24> image)
+    {
+        float[] pixels = GC.AllocateUninitializedArray<float>(checked(image.Width * image.Height * Channels));
+        CopyPixels(image, pixels);
+        return new RgbFrame(image.Width, image.Height, pixels);
+    }
+
+    /// <summary>Writes the image's bytes as floats, row by row, into the start of <paramref name="target"/>.</summary>
+    internal static void CopyPixels(Image<Rgb24> image, float[] target)
     {
         int width = image.Width, height = image.Height;
-        float[] pixels = GC.AllocateUninitializedArray<float>(checked(width * height * Channels));
         image.ProcessPixelRows(rows =>
         {
             for (int y = 0; y < height; y++)
             {
                 var row = System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows.GetRowSpan(y));
-                var target = pixels.AsSpan(y * width * Channels, width * Channels);
-                for (int i = 0; i < row.Length; i++) target[i] = row[i];
+                var destination = target.AsSpan(y * width * Channels, width * Channels);
+                for (int i = 0; i < row.Length; i++) destination[i] = row[i];
             }
         });
-        return new ImageFrame(width, height, pixels);
     }
 
     /// <summary>Packed RGB bytes, each value rounded and clamped to 0..255.</summary>
