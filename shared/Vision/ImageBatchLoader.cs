@@ -120,7 +120,7 @@ public sealed class ImageBatchLoader
             if (image.Width != first.Width || image.Height != first.Height)
                 throw new DataFileException(image.Entry.Origin,
                     $"is {image.Width}x{image.Height} after the transforms but the batch holds {first.Width}x{first.Height} images ({first.Entry.Origin}); end the transforms with a fixed-size resize or crop");
-            image.Chw.AsSpan().CopyTo(data.AsSpan(i * size, size));
+            image.MoveTo(data.AsSpan(i * size, size));
         }
         Interlocked.Add(ref _delivered, images.Count);
         return new ImageBatch(data, images.Count, first.Width, first.Height,

@@ -50,7 +50,7 @@ public sealed class ImageBatchSource : IBatchSource
             if (images[i].Width != first.Width || images[i].Height != first.Height)
                 throw new DataFileException(images[i].Entry.Origin,
                     $"is {images[i].Width}x{images[i].Height} after the transforms but the batch holds {first.Width}x{first.Height} images; end the transforms with a fixed-size resize or crop");
-            images[i].Chw.AsSpan().CopyTo(data.AsSpan(i * size, size));
+            images[i].MoveTo(data.AsSpan(i * size, size));
             labels[i] = images[i].Entry.Label;
         }
         return (tensor(data, [images.Length, RgbFrame.Channels, first.Height, first.Width]), tensor(labels, [images.Length]));

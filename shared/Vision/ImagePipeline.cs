@@ -1,3 +1,4 @@
+using System.Buffers;
 using Recipes.Runtime.Data;
 
 namespace Recipes.Runtime.Vision;
@@ -54,7 +55,10 @@ public sealed record ImagePipeline
         {
             return new ProcessedImage(entry, null, 0, 0, error.Problem);
         }
-        return new ProcessedImage(entry, frame.ToChw(ColourOrder, Scale), frame.Width, frame.Height, null);
+        // Pooled: the values only wait here until they are copied into their batch.
+        float[] chw = ArrayPool<float>.Shared.Rent(RgbFrame.Channels * frame.Width * frame.Height);
+        frame.CopyChw(chw, ColourOrder, Scale);
+        return new ProcessedImage(entry, chw, frame.Width, frame.Height, null);
     }
 
     // SplitMix64's finaliser: nearby inputs (image 7 and 8) give unrelated seeds.
@@ -68,5 +72,22 @@ public sealed record ImagePipeline
     }
 }
 
-/// <summary>One image after the pipeline: its CHW values, or why it was skipped.</summary>
-internal sealed record ProcessedImage(ImageEntry Entry, float[]? Chw, int Width, int Height, string? Problem);
+/// <summary>One image after the pipeline: its CHW values in a pooled buffer, or why it was skipped.</summary>
+internal sealed class ProcessedImage(ImageEntry entry, float[]? chw, int width, int height, string? problem)
+{
+    float[]? _chw = chw;
+
+    public ImageEntry Entry { get; } = entry;
+    public int Width { get; } = width;
+    public int Height { get; } = height;
+    public string? Problem { get; } = problem;
+
+    /// <summary>Copies the values into their place in a batch and returns the buffer to the pool (once).</summary>
+    public void MoveTo(Span<float> destination)
+    {
+        var chw = _chw ?? throw new InvalidOperationException($"{Entry.Origin}: no values to copy (skipped or already moved)");
+        chw.AsSpan(0, RgbFrame.Channels * Width * Height).CopyTo(destination);
+        _chw = null;
+        ArrayPool<float>.Shared.Return(chw);
+    }
+}
