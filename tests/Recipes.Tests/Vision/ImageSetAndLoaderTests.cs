@@ -146,14 +146,34 @@ public sealed class ImageSetAndLoaderTests : IDisposable
         Assert.Contains("13x10 after the transforms but the batch holds 12x10", error.Problem);
     }
 
-    [Fact]
-    public void Stopping_early_leaves_no_work_blocked()
+    /// <summary>Passes frames through, counting how many it has seen.</summary>
+    sealed class CountingOperation : ImageOperation
     {
-        var set = ImageSet.FromFolder(MakeFolder(20, "x"));
-        var loader = new ImageBatchLoader(new ImagePipeline { Transform = new Resize(8, 8) }, batchSize: 2, workers: 2, prefetchBatches: 1);
-        var first = loader.Read(set).First();
-        Assert.Equal(2, first.Count);
-        Assert.True(loader.ImagesDelivered < 20);
+        int _count;
+        public int Count => Volatile.Read(ref _count);
+        public override string Name => "Counting()";
+        public override RgbFrame Apply(RgbFrame image, Random random)
+        {
+            Interlocked.Increment(ref _count);
+            return image;
+        }
+    }
+
+    [Fact]
+    public void A_paused_consumer_holds_at_most_the_prefetch_window_and_stopping_early_blocks_nothing()
+    {
+        var set = ImageSet.FromFolder(MakeFolder(40, "x"));
+        var counter = new CountingOperation();
+        var loader = new ImageBatchLoader(new ImagePipeline { Transform = new Resize(8, 8).Then(counter) }, batchSize: 2, workers: 2, prefetchBatches: 1);
+        using (var batches = loader.Read(set).GetEnumerator())
+        {
+            Assert.True(batches.MoveNext());
+            Thread.Sleep(300); // give the workers every chance to run ahead
+            // Consumed (2) + the queue (one batch of 2) + the one the scheduler has started and waits to enqueue.
+            Assert.InRange(counter.Count, 2, 2 + 2 + 1);
+        }
+        Thread.Sleep(100);
+        Assert.True(counter.Count < 40, "stopping early must stop the decoding");
     }
 
     [Fact]
