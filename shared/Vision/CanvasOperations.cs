@@ -26,7 +26,8 @@ public sealed class Filler : ImageOperation
     {
         int x0 = (int)Math.Round(StartX * image.Width), x1 = (int)Math.Round(EndX * image.Width);
         int y0 = (int)Math.Round(StartY * image.Height), y1 = (int)Math.Round(EndY * image.Height);
-        float[] pixels = (float[])image.Buffer.Clone();
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        image.Pixels.CopyTo(pixels);
         const int channels = RgbFrame.Channels;
         for (int y = y0; y < y1; y++)
             pixels.AsSpan((y * image.Width + x0) * channels, (x1 - x0) * channels).Fill(Value);
@@ -88,7 +89,7 @@ public sealed class HorizontalFlip : ImageOperation
         const int channels = RgbFrame.Channels;
         int width = image.Width;
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
         for (int y = 0; y < image.Height; y++)
         {
             int row = y * width * channels;

@@ -23,8 +23,8 @@ public sealed class Brightness : ImageOperation
     internal static RgbFrame Shift(RgbFrame image, float delta)
     {
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(source[i] + delta, 0f, 255f);
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        for (int i = 0; i < image.ValueCount; i++) pixels[i] = Math.Clamp(source[i] + delta, 0f, 255f);
         return image.WithPixels(pixels, $"brightness {Signed(delta)}");
     }
 }
@@ -49,8 +49,8 @@ public sealed class Contrast : ImageOperation
     internal static RgbFrame Scale(RgbFrame image, float factor)
     {
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(source[i] * factor, 0f, 255f);
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        for (int i = 0; i < image.ValueCount; i++) pixels[i] = Math.Clamp(source[i] * factor, 0f, 255f);
         return image.WithPixels(pixels, $"contrast x{Format(factor)}");
     }
 }
@@ -80,8 +80,8 @@ public sealed class Saturation : ImageOperation
     internal static RgbFrame Scale(RgbFrame image, float factor)
     {
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        for (int i = 0; i < image.ValueCount; i += RgbFrame.Channels)
         {
             float r = Math.Clamp(source[i], 0f, 255f), g = Math.Clamp(source[i + 1], 0f, 255f), b = Math.Clamp(source[i + 2], 0f, 255f);
             float max = MathF.Max(r, MathF.Max(g, b)), min = MathF.Min(r, MathF.Min(g, b));
@@ -117,9 +117,9 @@ public sealed class Hue : ImageOperation
     internal static RgbFrame Rotate(RgbFrame image, float degrees)
     {
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
         float turn = degrees / 60f; // hue in sixths of a turn, the sectors of the HSV hexagon
-        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
+        for (int i = 0; i < image.ValueCount; i += RgbFrame.Channels)
         {
             float r = Math.Clamp(source[i], 0f, 255f), g = Math.Clamp(source[i + 1], 0f, 255f), b = Math.Clamp(source[i + 2], 0f, 255f);
             float max = MathF.Max(r, MathF.Max(g, b)), min = MathF.Min(r, MathF.Min(g, b));
@@ -184,8 +184,8 @@ public sealed class ChannelOrder : ImageOperation
     internal static RgbFrame Permute(RgbFrame image, int[] order)
     {
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        for (int i = 0; i < image.ValueCount; i += RgbFrame.Channels)
         {
             pixels[i] = source[i + order[0]];
             pixels[i + 1] = source[i + order[1]];

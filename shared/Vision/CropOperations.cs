@@ -14,7 +14,7 @@ public abstract class CropOperation : ImageOperation
         int cropWidth = x1 - x0, cropHeight = y1 - y0;
         if (cropWidth == image.Width && cropHeight == image.Height) return image;
         const int channels = RgbFrame.Channels;
-        float[] pixels = GC.AllocateUninitializedArray<float>(cropWidth * cropHeight * channels);
+        float[] pixels = RgbFrame.NewBuffer(cropWidth * cropHeight * channels);
         var source = image.Buffer;
         for (int y = 0; y < cropHeight; y++)
             Array.Copy(source, ((y0 + y) * image.Width + x0) * channels, pixels, y * cropWidth * channels, cropWidth * channels);

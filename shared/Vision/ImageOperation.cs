@@ -7,7 +7,8 @@ namespace Recipes.Runtime.Vision;
 /// draw every random choice from the <see cref="Random"/> they are given, so the same seed gives the same
 /// output; pipelines that run in parallel give each image its own generator seeded from (seed, image), which
 /// keeps results independent of thread timing. Compose with <see cref="Then"/> and
-/// <see cref="WithProbability"/>.
+/// <see cref="WithProbability"/>. An op must not keep a reference to its input: inside a pipeline the
+/// buffers of intermediate frames are recycled once the next op has run.
 /// </summary>
 public abstract class ImageOperation
 {

@@ -24,16 +24,28 @@ public sealed record ImagePipeline
     public RgbFrame Process(ImageEntry entry, long pass, int index)
     {
         var random = RandomFor(pass, index);
-        var (first, rest) = Transform is ImageChain { Operations.Count: > 0 } chain ? (chain.Operations[0], chain.Operations.Skip(1)) : (Transform, []);
-        if (first is not IResizeOperation resize) return Transform.Apply(entry.Decode(Decoder), random);
-        // A leading resize works from the decoded bytes (same result, no full-size float copy of the photograph).
+        var operations = Transform is ImageChain chain ? chain.Operations : [Transform];
         RgbFrame frame;
-        using (var image = entry.DecodeImage(Decoder))
+        int next = 0;
+        if (operations.Count > 0 && operations[0] is IResizeOperation resize)
         {
+            // A leading resize works from the decoded bytes (same result, no full-size float copy of the photograph).
+            using var image = entry.DecodeImage(Decoder);
             var (width, height) = resize.OutputSize(image.Width, image.Height, random);
             frame = Resize.FromDecoded(image, width, height);
+            next = 1;
         }
-        foreach (var operation in rest) frame = operation.Apply(frame, random);
+        else
+        {
+            frame = entry.Decode(Decoder);
+        }
+        for (; next < operations.Count; next++)
+        {
+            var output = operations[next].Apply(frame, random);
+            // Nothing outside this loop has seen the intermediate frames: their buffers go back to the pool.
+            if (!ReferenceEquals(output.Buffer, frame.Buffer)) frame.Recycle();
+            frame = output;
+        }
         return frame;
     }
 
@@ -58,6 +70,7 @@ public sealed record ImagePipeline
         // Pooled: the values only wait here until they are copied into their batch.
         float[] chw = ArrayPool<float>.Shared.Rent(RgbFrame.Channels * frame.Width * frame.Height);
         frame.CopyChw(chw, ColourOrder, Scale);
+        frame.Recycle();
         return new ProcessedImage(entry, chw, frame.Width, frame.Height, null);
     }
 

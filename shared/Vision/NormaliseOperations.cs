@@ -28,9 +28,9 @@ public sealed class ChannelNormalise : ImageOperation
     public override RgbFrame Apply(RgbFrame image, Random random)
     {
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
         float r = 1 / _stds[0], g = 1 / _stds[1], b = 1 / _stds[2];
-        for (int i = 0; i < pixels.Length; i += RgbFrame.Channels)
+        for (int i = 0; i < image.ValueCount; i += RgbFrame.Channels)
         {
             pixels[i] = (source[i] - _means[0]) * r;
             pixels[i + 1] = (source[i + 1] - _means[1]) * g;
@@ -71,8 +71,8 @@ public sealed class PixelNormalise : ImageOperation
         if (image.Width != Width || image.Height != Height)
             throw new ArgumentException($"PixelNormalise has means for {Width}x{Height} images but got a {image.Width}x{image.Height} one; resize first");
         var source = image.Buffer;
-        float[] pixels = GC.AllocateUninitializedArray<float>(source.Length);
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = source[i] - _means[i];
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        for (int i = 0; i < image.ValueCount; i++) pixels[i] = source[i] - _means[i];
         return image.WithPixels(pixels, "pixel normalised");
     }
 }

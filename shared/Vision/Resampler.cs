@@ -15,7 +15,7 @@ internal static class Resampler
     sealed record Taps(int[] First, int[] Count, float[] Weights, int Stride);
 
     /// <summary>
-    /// The resized pixels in a new array. <paramref name="source"/> may be longer than width x height x 3 (a
+    /// The resized pixels in a new buffer (<see cref="RgbFrame.NewBuffer"/>). <paramref name="source"/> may be longer than width x height x 3 (a
     /// rented buffer): only the image's values are read. The intermediate rows come from a pool, so resizing a
     /// stream of photographs does not churn the large-object heap.
     /// </summary>
@@ -23,8 +23,12 @@ internal static class Resampler
     {
         const int channels = RgbFrame.Channels;
         int rowLength = width * channels;
-        if (width == newWidth && height == newHeight) return source.AsSpan(0, rowLength * height).ToArray();
-        float[] target = GC.AllocateUninitializedArray<float>(newWidth * newHeight * channels);
+        float[] target = RgbFrame.NewBuffer(newWidth * newHeight * channels);
+        if (width == newWidth && height == newHeight)
+        {
+            source.AsSpan(0, rowLength * height).CopyTo(target);
+            return target;
+        }
         if (width == newWidth)
         {
             ResizeVertically(source, rowLength, height, newHeight, target);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -16,13 +17,16 @@ public sealed class RgbFrame
 
     readonly float[] _pixels;
 
-    /// <summary>Takes ownership of <paramref name="pixels"/> (height x width x 3, row-major RGB); do not change it afterwards.</summary>
+    /// <summary>
+    /// Takes ownership of <paramref name="pixels"/> (height x width x 3, row-major RGB); do not change it
+    /// afterwards. The array may be longer than needed (pooled buffers are rounded up): the rest is ignored.
+    /// </summary>
     public RgbFrame(int width, int height, float[] pixels, PixelMapping? fromSource = null, IReadOnlyList<string>? history = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentNullException.ThrowIfNull(pixels);
-        if (pixels.LongLength != (long)width * height * Channels)
+        if (pixels.LongLength < (long)width * height * Channels)
             throw new ArgumentException($"a {width}x{height} RGB frame needs {(long)width * height * Channels} values, not {pixels.LongLength}", nameof(pixels));
         Width = width;
         Height = height;
@@ -35,7 +39,10 @@ public sealed class RgbFrame
     public int Height { get; }
 
     /// <summary>All values, row-major, three per pixel in R, G, B order.</summary>
-    public ReadOnlySpan<float> Pixels => _pixels;
+    public ReadOnlySpan<float> Pixels => _pixels.AsSpan(0, ValueCount);
+
+    /// <summary>Width x height x 3.</summary>
+    public int ValueCount => Width * Height * Channels;
 
     /// <summary>Maps a point of the decoded source image to this frame (resizes, crops, expands and flips compose into it).</summary>
     public PixelMapping FromSource { get; }
@@ -45,8 +52,18 @@ public sealed class RgbFrame
 
     public float this[int x, int y, int channel] => _pixels[(y * Width + x) * Channels + channel];
 
-    /// <summary>The raw buffer, for ops inside the runtime that only read it.</summary>
+    /// <summary>The raw buffer (possibly longer than <see cref="ValueCount"/>), for ops inside the runtime that only read it.</summary>
     internal float[] Buffer => _pixels;
+
+    /// <summary>
+    /// A buffer for a new frame of <paramref name="length"/> values, from a pool: pipelines hand the buffers of
+    /// intermediate frames back (<see cref="Recycle"/>), so a stream of photographs does not churn the
+    /// large-object heap. A buffer never handed back is simply collected.
+    /// </summary>
+    public static float[] NewBuffer(int length) => ArrayPool<float>.Shared.Rent(length);
+
+    /// <summary>Hands the buffer back to the pool; only for frames nothing else can see any more.</summary>
+    internal void Recycle() => ArrayPool<float>.Shared.Return(_pixels);
 
     /// <summary>A new frame that continues this one's geometry and history.</summary>
     public RgbFrame Derive(int width, int height, float[] pixels, PixelMapping step, string? note) =>
@@ -61,8 +78,9 @@ public sealed class RgbFrame
     /// <summary>A frame of one colour.</summary>
     public static RgbFrame Filled(int width, int height, float red, float green, float blue)
     {
-        float[] pixels = GC.AllocateUninitializedArray<float>(checked(width * height * Channels));
-        for (int i = 0; i < pixels.Length; i += Channels)
+        int count = checked(width * height * Channels);
+        float[] pixels = NewBuffer(count);
+        for (int i = 0; i < count; i += Channels)
         {
             pixels[i] = red;
             pixels[i + 1] = green;
@@ -84,7 +102,7 @@ public sealed class RgbFrame
     /// <summary>A frame from a decoded ImageSharp image.</summary>
     public static RgbFrame FromImage(Image<Rgb24> image)
     {
-        float[] pixels = GC.AllocateUninitializedArray<float>(checked(image.Width * image.Height * Channels));
+        float[] pixels = NewBuffer(checked(image.Width * image.Height * Channels));
         CopyPixels(image, pixels);
         return new RgbFrame(image.Width, image.Height, pixels);
     }
@@ -115,7 +133,7 @@ public sealed class RgbFrame
     {
         if (!(high > low)) throw new ArgumentException($"the display range {low}..{high} is empty");
         float scale = 255f / (high - low);
-        byte[] bytes = new byte[_pixels.Length];
+        byte[] bytes = new byte[ValueCount];
         for (int i = 0; i < bytes.Length; i++)
             bytes[i] = (byte)Math.Clamp(MathF.Round((_pixels[i] - low) * scale), 0, 255);
         return bytes;
@@ -142,7 +160,7 @@ public sealed class RgbFrame
     public (float Min, float Max) ValueRange()
     {
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (float value in _pixels)
+        foreach (float value in Pixels)
         {
             if (value < min) min = value;
             if (value > max) max = value;
