@@ -3,6 +3,7 @@
 //   dotnet cake                         # = Test: restore, build, run the test suite
 //   dotnet cake --target=mnist          # train LeNet-5 (offline: generated digits) and write artifacts/mnist
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
+//   dotnet cake --target=image-augmentation --image=../shared/data/augmentation/test.jpg   # or --folder=DIR
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
@@ -26,6 +27,11 @@ Task("mnist")
     .Description("LeNet-5 on MNIST / Fashion-MNIST / generated digits")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("mnist", "dataset"));
+
+Task("image-augmentation")
+    .Description("Every image augmentation op on a contact sheet (offline: a generated scene)")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("image-augmentation", "image", "folder", "repeats"));
 
 Task("Default")
     .IsDependentOn("Test");

@@ -2,9 +2,10 @@
 //
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- resnet [--images 64]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //
-// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch); it runs with
-// /usr/bin/python3 unless --python says otherwise.
+// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch), the PIL one python3-pil
+// and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
 using System.CommandLine;
 using Recipes.Benchmarks;
 
@@ -13,8 +14,12 @@ var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 20480, D
 var python = new Option<string>("--python") { DefaultValueFactory = _ => "/usr/bin/python3", Description = "Python with torch for the reference" };
 var lenet = new Command("lenet", "LeNet-5 training samples/s: TorchSharp local[1] and local[2] vs PyTorch") { epochs, samples, python };
 lenet.SetAction(parsed => LeNetTrainingBenchmark.Run(parsed.GetValue(epochs), parsed.GetValue(samples), parsed.GetValue(python)!));
-var images = new Option<int>("--images") { DefaultValueFactory = _ => 64, Description = "Timed images per configuration (at least two batches)" };
-var resnet = new Command("resnet", "ImageNet ResNet-18 forward ms/image: ONNX Runtime vs the imported TorchSharp network, batch 1 and 32, 1 and 2 threads") { images };
-resnet.SetAction(parsed => ResNetInferenceBenchmark.Run(parsed.GetValue(images)));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, resnet };
+var timedImages = new Option<int>("--images") { DefaultValueFactory = _ => 64, Description = "Timed images per configuration (at least two batches)" };
+var resnet = new Command("resnet", "ImageNet ResNet-18 forward ms/image: ONNX Runtime vs the imported TorchSharp network, batch 1 and 32, 1 and 2 threads") { timedImages };
+resnet.SetAction(parsed => ResNetInferenceBenchmark.Run(parsed.GetValue(timedImages)));
+var folder = new Option<string>("--folder") { DefaultValueFactory = _ => "../shared/data/cats-dogs", Description = "A folder of JPEGs (searched recursively)" };
+var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10, Description = "Timed seconds per configuration (after a warm-up pass)" };
+var images = new Command("images", "Image preprocessing images/s: our pipeline with 1 and 2 workers vs PIL + numpy") { folder, seconds, python };
+images.SetAction(parsed => ImagePipelineBenchmark.Run(parsed.GetValue(folder)!, parsed.GetValue(seconds), parsed.GetValue(python)!));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, images, resnet };
 return root.Parse(args).Invoke();
