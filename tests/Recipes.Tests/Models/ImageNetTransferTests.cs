@@ -36,7 +36,7 @@ public class ImageNetTransferTests(ImageNetFixture imageNet)
         }
         Assert.True(lastLoss < firstLoss / 2, $"loss {firstLoss} -> {lastLoss}");
 
-        using var classifier = transfer.CreateClassifier(ImageNetTransfer.HeadOf(headNetwork));
+        using var classifier = transfer.CreateClassifier(headNetwork);
         classifier.eval();
         using var noGrad = no_grad();
         var fromOnnx = headNetwork.forward(features);
@@ -51,15 +51,26 @@ public class ImageNetTransferTests(ImageNetFixture imageNet)
         using var transfer = new ImageNetTransfer(BackboneTraining.FineTuneTorchSharp, classCount: 3, freezeUpTo: "layer4.0");
         Assert.Null(transfer.FrozenFeatures);
         using var network = transfer.CreateTrainable();
-        var trainable = network.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
-        Assert.All(trainable, name => Assert.True(name.StartsWith("trainable.layer4.1.", StringComparison.Ordinal)
+        var names = network.named_parameters().Select(p => p.name).ToList();
+        Assert.All(names, name => Assert.True(name.StartsWith("trainable.layer4.1.", StringComparison.Ordinal)
             || name.StartsWith("trainable.layer4.2.", StringComparison.Ordinal) || name.StartsWith("head.", StringComparison.Ordinal), name));
-        Assert.Contains("head.weight", trainable);
-        Assert.Contains(trainable, name => name.StartsWith("trainable.layer4.2.", StringComparison.Ordinal));
-        Assert.Contains(network.named_parameters(), p => p.name.StartsWith("frozen.layers.layer4.0.", StringComparison.Ordinal) && !p.parameter.requires_grad);
-        // The copy carries the pretrained weights.
+        Assert.All(network.parameters(), p => Assert.True(p.requires_grad));
+        Assert.Contains("head.weight", names);
+        // The trainable copy starts from the pretrained weights.
         var pretrained = imageNet.Backbone.state_dict()["layer4.2.conv2.conv.weight"];
         Assert.True(network.state_dict()["trainable.layer4.2.conv2.conv.weight"].eq(pretrained).all().item<bool>());
+
+        using var scope = NewDisposeScope();
+        var images = imageNet.Preprocessing.Apply(SamplePhotos.Rgb224(2));
+        var activations = transfer.TrainingInputs(images);
+        Assert.Equal([2L, 512, 7, 7], activations.shape);
+        Assert.False(activations.requires_grad);
+        network.eval();
+        var logits = network.forward(activations);
+        using var classifier = transfer.CreateClassifier(network);
+        classifier.eval();
+        Assert.Contains(classifier.named_parameters(), p => p.name.StartsWith("frozen.layers.layer4.0.", StringComparison.Ordinal) && !p.parameter.requires_grad);
+        Assert.True(classifier.forward(images).allclose(logits, rtol: 0, atol: 1e-5));
 
         var error = Assert.Throws<ArgumentException>(() => new ImageNetTransfer(BackboneTraining.FineTuneTorchSharp, 2, freezeUpTo: "block9"));
         Assert.StartsWith("no layer named 'block9' to freeze up to", error.Message);
