@@ -4,6 +4,8 @@
 //   dotnet cake --target=mnist          # train LeNet-5 (offline: generated digits) and write artifacts/mnist
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
 //   dotnet cake --target=image-augmentation --image=../shared/data/augmentation/test.jpg   # or --folder=DIR
+//   dotnet cake --target=transfer-learning --data=../shared/data/cats-dogs --backbone=onnx   # or --freeze-up-to=layer3
+//   dotnet cake --target=image-similarity --data=../shared/data/cats-dogs --query=PATH
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
@@ -32,6 +34,16 @@ Task("image-augmentation")
     .Description("Every image augmentation op on a contact sheet (offline: a generated scene)")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("image-augmentation", "image", "folder", "repeats"));
+
+Task("transfer-learning")
+    .Description("Cats vs dogs from an ImageNet ResNet-18: cut, freeze, new head (offline: generated textures)")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("transfer-learning", "backbone", "freeze-up-to"));
+
+Task("image-similarity")
+    .Description("Index images by ImageNet features, query top-K, precision@K (offline: generated textures)")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("image-similarity", "query", "top", "backbone", "fine-tune"));
 
 Task("Default")
     .IsDependentOn("Test");
