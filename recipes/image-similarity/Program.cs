@@ -42,6 +42,7 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
     var wall = System.Diagnostics.Stopwatch.StartNew();
     if (k is < 1 or > 50) throw new ArgumentException("--top must be between 1 and 50");
     Directory.CreateDirectory(options.Output);
+    var askedQuery = queryPath is null ? null : ImageSet.FromFile(queryPath)[0];
 
     // 1. Data: a labelled folder (class folders, train/ and test/ ones, or cat.1.jpg-style names) indexed whole,
     //    else generated textures (and we say so). The labels are only used to measure precision@K.
@@ -83,7 +84,7 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
     }
 
     // 6. Queries: --query, else the first test picture of each class; top K and a picture of each.
-    var queries = queryPath is not null ? [ImageSet.FromFile(queryPath)[0]]
+    var queries = askedQuery is not null ? [askedQuery]
         : data.Test.Entries.GroupBy(e => e.Label).OrderBy(g => g.Key).Select(g => g.First()).ToList();
     var sections = new List<ContactSheetSection>();
     foreach (var query in queries)

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Recipes.Runtime.Similarity;
+
+namespace Recipes.Tests.Recipes;
+
+/// <summary>Short runs of the image-similarity recipe as a separate process.</summary>
+public sealed class ImageSimilarityRecipeTests : IDisposable
+{
+    readonly string _folder = Path.Combine(Path.GetTempPath(), $"similarity-recipe-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    [Fact]
+    public void Offline_run_indexes_generated_textures_measures_precision_and_writes_a_reloadable_index()
+    {
+        string output = Path.Combine(_folder, "offline");
+        var run = RecipeProcess.Run("image-similarity", ["--output", output, "--max-samples", "30", "--top", "3", "--fine-tune", "--epochs", "5"]);
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains("GENERATED", run.Output);
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        var root = metrics.RootElement;
+        Assert.Equal("generated", root.GetProperty("data_source").GetString());
+        double precision1 = root.GetProperty("metrics").GetProperty("precision_at_1").GetDouble();
+        Assert.True(precision1 >= 0.8, $"precision@1 {precision1}: textures should be each other's neighbours");
+        Assert.True(root.GetProperty("metrics").TryGetProperty("precision_at_3_with_class_bonus", out _));
+
+        var index = ImageFeatureIndex.Load(Path.Combine(output, "index.bin"));
+        Assert.Equal(30, index.Count);
+        Assert.Equal(512, index.Dimension);
+        Assert.Equal(["spots", "stripes"], index.ClassNames);
+        Assert.True(new FileInfo(Path.Combine(output, "similar.png")).Length > 0);
+    }
+
+    [Fact]
+    public void A_query_that_is_not_an_image_file_ends_with_one_line_naming_it()
+    {
+        string missing = Path.Combine(_folder, "nope.jpg");
+        var run = RecipeProcess.Run("image-similarity", ["--output", Path.Combine(_folder, "out"), "--max-samples", "6", "--query", missing]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"{missing}: no such image file", run.Errors + run.Output);
+    }
+}
