@@ -15,7 +15,11 @@ public sealed record TrainerSettings
     public LocalMaster Master { get; init; } = LocalMaster.Parse("local[*]");
     /// <summary>Learning rate per step; null keeps the optimizer's own rate.</summary>
     public ILearningRateSchedule? Schedule { get; init; }
+    /// <summary>When to run the validation methods: at epoch ends (the default), or every N iterations, in
+    /// which case mid-epoch results go to <see cref="ITrainingObserver.ValidationCompleted"/>.</summary>
     public Trigger ValidateWhen { get; init; } = Trigger.EveryEpoch;
+    /// <summary>An extra stop condition besides <see cref="Epochs"/>, e.g. <see cref="Trigger.MaxIteration"/>.</summary>
+    public Trigger? EndWhen { get; init; }
     public IReadOnlyList<IValidationMethod> ValidationMethods { get; init; } = [];
     /// <summary>Validation metric whose value is passed to the schedule at each epoch end (Plateau uses it);
     /// without validation data the training loss is passed.</summary>
@@ -82,12 +86,12 @@ public sealed class Trainer : IDisposable
 
         int epoch = position.Epoch;
         long iteration = position.Iteration;
-        bool interrupted = false;
+        bool interrupted = false, reachedEnd = false;
         double[] shares = new double[_replicas.Models.Count];
         double[] replicaLosses = new double[_replicas.Models.Count];
         int[][] replicaSlices = new int[_replicas.Models.Count][];
 
-        while (epoch < Settings.Epochs && !interrupted)
+        while (epoch < Settings.Epochs && !interrupted && !reachedEnd)
         {
             int[] order = EpochOrder(train.Count, Settings.Seed, epoch);
             double lossSum = epoch == position.Epoch ? position.EpochLossSum : 0;
@@ -128,23 +132,37 @@ public sealed class Trainer : IDisposable
 
                 bool lastBatch = batch == batchesPerEpoch - 1;
                 var clock = new TrainingClock(epoch, iteration, AtEpochEnd: false);
-                bool stopNow = cancellation.IsCancellationRequested;
+                if (!lastBatch && validation is not null && Settings.ValidateWhen.IsTriggered(clock))
+                {
+                    var midEpochScores = Evaluate(validation, Settings.ValidationMethods);
+                    foreach (var observer in Settings.Observers) observer.ValidationCompleted(epoch, iteration, midEpochScores);
+                }
+                // An end trigger that fires mid-epoch stops like Ctrl+C does: the checkpoint records the exact
+                // position, so a later run with a larger limit continues from this very step.
+                reachedEnd = !lastBatch && Settings.EndWhen?.IsTriggered(clock) == true;
+                bool stopNow = cancellation.IsCancellationRequested || reachedEnd;
                 if (!lastBatch && CheckpointPath is not null && (stopNow || Settings.CheckpointWhen.IsTriggered(clock)))
                     SaveCheckpoint(new CheckpointPosition
                     {
                         Epoch = epoch, NextBatch = batch + 1, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
                         SampleCount = train.Count, EpochLossSum = lossSum, EpochSamples = samplesSeen, CompletedEpochs = completed,
                     });
+                if (reachedEnd && validation is not null)
+                {
+                    var finalScores = Evaluate(validation, Settings.ValidationMethods);
+                    foreach (var observer in Settings.Observers) observer.ValidationCompleted(epoch, iteration, finalScores);
+                }
                 if (stopNow && !lastBatch)
                 {
-                    interrupted = true;
+                    interrupted = !reachedEnd;
                     break;
                 }
             }
-            if (interrupted) break;
+            if (interrupted || reachedEnd) break;
 
             var endClock = new TrainingClock(epoch, iteration, AtEpochEnd: true);
-            IReadOnlyDictionary<string, double> scores = validation is not null && Settings.ValidateWhen.IsTriggered(endClock)
+            reachedEnd = Settings.EndWhen?.IsTriggered(endClock) == true;
+            IReadOnlyDictionary<string, double> scores = validation is not null && (Settings.ValidateWhen.IsTriggered(endClock) || Settings.ValidateWhen.IsTriggered(endClock with { AtEpochEnd = false }) || reachedEnd)
                 ? Evaluate(validation, Settings.ValidationMethods)
                 : new Dictionary<string, double>();
             double trainLoss = lossSum / Math.Max(1, samplesSeen);
@@ -157,7 +175,7 @@ public sealed class Trainer : IDisposable
             foreach (var observer in Settings.Observers) observer.EpochCompleted(epochReport);
             epoch++;
 
-            if (CheckpointPath is not null && (Settings.CheckpointWhen.IsTriggered(endClock) || epoch == Settings.Epochs || cancellation.IsCancellationRequested))
+            if (CheckpointPath is not null && (Settings.CheckpointWhen.IsTriggered(endClock) || epoch == Settings.Epochs || reachedEnd || cancellation.IsCancellationRequested))
                 SaveCheckpoint(new CheckpointPosition
                 {
                     Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
