@@ -63,11 +63,13 @@ public static class AnomalyCharts
     {
         using var plot = NewPlot($"{data.Title}: forecast against actual", data.ValueLabel);
         double[] xs = Dates(data.ScoredRows.Select(row => data.Series.Timestamps[row]).ToList());
+        // Thinner, see-through lines when months of points share the width of the picture.
+        float width = xs.Length > 2000 ? 1f : 1.5f;
         var actual = plot.Add.ScatterLine(xs, data.ScoredRows.Select(row => data.Series.Values[row]).ToArray(), Colors.SteelBlue);
-        actual.LineWidth = 1.5f;
+        actual.LineWidth = width;
         actual.LegendText = "actual";
-        var predicted = plot.Add.ScatterLine(xs, data.Predicted.ToArray(), Colors.OrangeRed);
-        predicted.LineWidth = 1.5f;
+        var predicted = plot.Add.ScatterLine(xs, data.Predicted.ToArray(), Colors.OrangeRed.WithAlpha(xs.Length > 2000 ? 0.7 : 1.0));
+        predicted.LineWidth = width;
         predicted.LegendText = "forecast";
         Save(plot, path);
     }
