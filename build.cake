@@ -3,6 +3,7 @@
 //   dotnet cake                         # = Test: restore, build, run the test suite
 //   dotnet cake --target=mnist          # train LeNet-5 (offline: generated digits) and write artifacts/mnist
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
+//   dotnet cake --target=anomaly-detection --whole-series   # LSTM anomalies in NYC taxi demand, scored with NAB
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
@@ -27,6 +28,11 @@ Task("mnist")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("mnist", "dataset"));
 
+Task("anomaly-detection")
+    .Description("LSTM forecaster on NAB's NYC taxi series (offline: a generated series), anomalies scored against labelled windows")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("anomaly-detection", "windows", "anomaly-fraction", "whole-series"));
+
 Task("Default")
     .IsDependentOn("Test");
 
@@ -38,7 +44,10 @@ void RunRecipe(string recipe, params string[] recipeOptions)
     var arguments = new ProcessArgumentBuilder();
     foreach (var name in new[] { "epochs", "batch-size", "max-samples", "data", "seed", "learning-rate", "output", "cache" }.Concat(recipeOptions))
     {
-        if (HasArgument(name)) arguments.Append($"--{name}").AppendQuoted(Argument<string>(name));
+        if (!HasArgument(name)) continue;
+        // An option given without a value (--whole-series) is passed on as a flag.
+        var value = Argument<string>(name, null);
+        if (string.IsNullOrEmpty(value)) arguments.Append($"--{name}"); else arguments.Append($"--{name}").AppendQuoted(value);
     }
     if (HasArgument("workers")) arguments.Append("--master").AppendQuoted($"local[{Argument<int>("workers")}]");
     if (HasArgument("master")) arguments.Append("--master").AppendQuoted(Argument<string>("master"));
