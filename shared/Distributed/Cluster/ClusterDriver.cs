@@ -108,7 +108,8 @@ public static class ClusterDriver
 
         protected override void PostStop() => _cluster.Unsubscribe(Self);
 
-        void Log(string message) => _log.WriteLine($"driver: {message}");
+        // Timestamps let an operator see how long a re-formation took.
+        void Log(string message) => _log.WriteLine($"driver {DateTime.Now:HH:mm:ss.fff}: {message}");
 
         long StepsDone => _brokenReports.Count > 0 ? _brokenReports.Values.Max() : 0;
 
