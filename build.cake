@@ -3,6 +3,7 @@
 //   dotnet cake                         # = Test: restore, build, run the test suite
 //   dotnet cake --target=mnist          # train LeNet-5 (offline: generated digits) and write artifacts/mnist
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
+//   dotnet cake --target=mnist-cluster --epochs=3 --workers=2   # a driver + 2 worker processes on 127.0.0.1
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
@@ -27,6 +28,11 @@ Task("mnist")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("mnist", "dataset"));
 
+Task("mnist-cluster")
+    .Description("mnist in cluster mode: a driver and --workers (default 2) worker processes on 127.0.0.1")
+    .IsDependentOn("Build")
+    .Does(() => RunCluster("mnist", Argument("workers", 2), "dataset"));
+
 Task("Default")
     .IsDependentOn("Test");
 
@@ -35,19 +41,59 @@ RunTarget(target);
 // Runs a built recipe with the common options given to Cake, plus the recipe's own named options.
 void RunRecipe(string recipe, params string[] recipeOptions)
 {
+    var arguments = RecipeArguments(recipeOptions);
+    if (HasArgument("workers")) arguments.Append("--master").AppendQuoted($"local[{Argument<int>("workers")}]");
+    if (HasArgument("master")) arguments.Append("--master").AppendQuoted(Argument<string>("master"));
+    var assembly = RecipeAssembly(recipe);
+    Information($"dotnet {assembly} {arguments.Render()}");
+    var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" {arguments.Render()}" });
+    if (exitCode != 0) throw new CakeException(exitCode, $"{recipe} failed with exit code {exitCode}");
+}
+
+// A cluster job on this machine: the driver (--master cluster[N]) and N worker processes joining it on
+// 127.0.0.1, sharing a secret made up for this run and passed in the environment, never on a command line.
+void RunCluster(string recipe, int workers, params string[] recipeOptions)
+{
+    var assembly = RecipeAssembly(recipe);
+    var address = $"127.0.0.1:{Argument("cluster-port", 2551)}";
+    var environment = new Dictionary<string, string> { ["RECIPES_CLUSTER_SECRET"] = Guid.NewGuid().ToString("N") };
+    var arguments = RecipeArguments(recipeOptions).Append("--master").AppendQuoted($"cluster[{workers}]").Append("--cluster-listen").Append(address);
+    Information($"driver: dotnet {assembly} {arguments.Render()}");
+    using var driver = StartAndReturnProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" {arguments.Render()}", EnvironmentVariables = environment });
+    var started = new List<IProcess>();
+    try
+    {
+        for (int i = 0; i < workers; i++)
+        {
+            Information($"worker {i}: dotnet {assembly} worker --join {address}");
+            started.Add(StartAndReturnProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" worker --join {address}", EnvironmentVariables = environment }));
+        }
+        driver.WaitForExit();
+        foreach (var worker in started) worker.WaitForExit(30000);
+        if (driver.GetExitCode() != 0) throw new CakeException(driver.GetExitCode(), $"{recipe} cluster job failed with exit code {driver.GetExitCode()}");
+    }
+    finally
+    {
+        foreach (var worker in started)
+        {
+            if (!worker.WaitForExit(0)) worker.Kill();
+            worker.Dispose();
+        }
+    }
+}
+
+ProcessArgumentBuilder RecipeArguments(string[] recipeOptions)
+{
     var arguments = new ProcessArgumentBuilder();
     foreach (var name in new[] { "epochs", "batch-size", "max-samples", "data", "seed", "learning-rate", "output", "cache" }.Concat(recipeOptions))
     {
         if (HasArgument(name)) arguments.Append($"--{name}").AppendQuoted(Argument<string>(name));
     }
-    if (HasArgument("workers")) arguments.Append("--master").AppendQuoted($"local[{Argument<int>("workers")}]");
-    if (HasArgument("master")) arguments.Append("--master").AppendQuoted(Argument<string>("master"));
     foreach (var flag in new[] { "resume", "offline", "verbose" })
     {
         if (HasArgument(flag)) arguments.Append($"--{flag}");
     }
-    var assembly = $"./recipes/{recipe}/bin/{configuration}/net10.0/linux-x64/{recipe}.dll";
-    Information($"dotnet {assembly} {arguments.Render()}");
-    var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" {arguments.Render()}" });
-    if (exitCode != 0) throw new CakeException(exitCode, $"{recipe} failed with exit code {exitCode}");
+    return arguments;
 }
+
+string RecipeAssembly(string recipe) => $"./recipes/{recipe}/bin/{configuration}/net10.0/linux-x64/{recipe}.dll";
