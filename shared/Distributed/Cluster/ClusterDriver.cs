@@ -85,8 +85,10 @@ public static class ClusterDriver
             _finished = finished;
             Receive<JoinHello>(hello =>
             {
-                string nonce = ClusterSecret.NewNonce();
-                _nonces[Sender.Path.ToString()] = nonce;
+                // A worker repeats its hello until answered: keep one challenge per worker, or a proof of an
+                // earlier challenge would be checked against a newer nonce and a good worker refused.
+                string path = Sender.Path.ToString();
+                if (!_nonces.TryGetValue(path, out string? nonce)) _nonces[path] = nonce = ClusterSecret.NewNonce();
                 Sender.Tell(new JoinChallenge(nonce));
             });
             Receive<JoinProof>(OnJoinProof);
@@ -116,6 +118,7 @@ public static class ClusterDriver
         void OnJoinProof(JoinProof proof)
         {
             string path = Sender.Path.ToString();
+            if (_workers.Any(w => w.Actor.Equals(Sender))) return; // a repeated proof from a worker already in
             bool known = _nonces.Remove(path, out string? nonce);
             if (!known || !_settings.Secret.Verify(nonce!, proof.ProofBase64))
             {

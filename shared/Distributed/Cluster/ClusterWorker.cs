@@ -107,6 +107,7 @@ public static class ClusterWorker
             });
             Receive<JoinChallenge>(challenge =>
             {
+                if (_driver is not null) return; // answers to our repeated hellos: the first one is enough
                 _driver = Sender;
                 Timers.Cancel("join");
                 Sender.Tell(new JoinProof(_name, _settings.Secret.Prove(challenge.NonceBase64), _ringEndPoint));

@@ -151,9 +151,10 @@ public sealed class RingAllReduceTests
             Assert.True(outcome.ExitCode == 3, $"rank {survivor} exited with {outcome.ExitCode}: {outcome.Errors}");
             Assert.Contains("RING-ERROR", outcome.Errors);
         }
-        // Rank 2 receives from rank 1 and rank 0 sends to it: both name the dead peer.
-        Assert.Matches(@"rank 1 at 127\.0\.0\.1:\d+", outcomes[2].Errors);
-        Assert.Matches(@"rank 1 at 127\.0\.0\.1:\d+", outcomes[0].Errors);
+        // Rank 2 receives from rank 1 and names it. Rank 0 sends to rank 1 but may first see rank 2 close
+        // its side (a survivor gives up the whole ring on the first failure), so it names one or the other.
+        Assert.Matches(@"rank 1 at 127\.0\.0\.1:\d+ closed the connection|lost the connection from rank 1", outcomes[2].Errors);
+        Assert.Matches(@"rank [12] at 127\.0\.0\.1:\d+", outcomes[0].Errors);
     }
 
     [Fact]
