@@ -4,6 +4,7 @@
 //   dotnet cake --target=mnist          # train LeNet-5 (offline: generated digits) and write artifacts/mnist
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
 //   dotnet cake --target=anomaly-detection --whole-series   # LSTM anomalies in NYC taxi demand, scored with NAB
+//   dotnet cake --target=mnist-cluster --epochs=3 --workers=2   # a driver + 2 worker processes on 127.0.0.1
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
@@ -32,6 +33,10 @@ Task("anomaly-detection")
     .Description("LSTM forecaster on NAB's NYC taxi series (offline: a generated series), anomalies scored against labelled windows")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("anomaly-detection", "windows", "anomaly-fraction", "whole-series"));
+Task("mnist-cluster")
+    .Description("mnist in cluster mode: a driver and --workers (default 2) worker processes on 127.0.0.1")
+    .IsDependentOn("Build")
+    .Does(() => RunCluster("mnist", Argument("workers", 2), "dataset"));
 
 Task("Default")
     .IsDependentOn("Test");
@@ -41,6 +46,49 @@ RunTarget(target);
 // Runs a built recipe with the common options given to Cake, plus the recipe's own named options.
 void RunRecipe(string recipe, params string[] recipeOptions)
 {
+    var arguments = RecipeArguments(recipeOptions);
+    if (HasArgument("workers")) arguments.Append("--master").AppendQuoted($"local[{Argument<int>("workers")}]");
+    if (HasArgument("master")) arguments.Append("--master").AppendQuoted(Argument<string>("master"));
+    var assembly = RecipeAssembly(recipe);
+    Information($"dotnet {assembly} {arguments.Render()}");
+    var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" {arguments.Render()}" });
+    if (exitCode != 0) throw new CakeException(exitCode, $"{recipe} failed with exit code {exitCode}");
+}
+
+// A cluster job on this machine: the driver (--master cluster[N]) and N worker processes joining it on
+// 127.0.0.1, sharing a secret made up for this run and passed in the environment, never on a command line.
+void RunCluster(string recipe, int workers, params string[] recipeOptions)
+{
+    var assembly = RecipeAssembly(recipe);
+    var address = $"127.0.0.1:{Argument("cluster-port", 2551)}";
+    var environment = new Dictionary<string, string> { ["RECIPES_CLUSTER_SECRET"] = Guid.NewGuid().ToString("N") };
+    var arguments = RecipeArguments(recipeOptions).Append("--master").AppendQuoted($"cluster[{workers}]").Append("--cluster-listen").Append(address);
+    Information($"driver: dotnet {assembly} {arguments.Render()}");
+    using var driver = StartAndReturnProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" {arguments.Render()}", EnvironmentVariables = environment });
+    var started = new List<IProcess>();
+    try
+    {
+        for (int i = 0; i < workers; i++)
+        {
+            Information($"worker {i}: dotnet {assembly} worker --join {address}");
+            started.Add(StartAndReturnProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" worker --join {address}", EnvironmentVariables = environment }));
+        }
+        driver.WaitForExit();
+        foreach (var worker in started) worker.WaitForExit(30000);
+        if (driver.GetExitCode() != 0) throw new CakeException(driver.GetExitCode(), $"{recipe} cluster job failed with exit code {driver.GetExitCode()}");
+    }
+    finally
+    {
+        foreach (var worker in started)
+        {
+            if (!worker.WaitForExit(0)) worker.Kill();
+            worker.Dispose();
+        }
+    }
+}
+
+ProcessArgumentBuilder RecipeArguments(string[] recipeOptions)
+{
     var arguments = new ProcessArgumentBuilder();
     foreach (var name in new[] { "epochs", "batch-size", "max-samples", "data", "seed", "learning-rate", "output", "cache" }.Concat(recipeOptions))
     {
@@ -49,14 +97,11 @@ void RunRecipe(string recipe, params string[] recipeOptions)
         var value = Argument<string>(name, null);
         if (string.IsNullOrEmpty(value)) arguments.Append($"--{name}"); else arguments.Append($"--{name}").AppendQuoted(value);
     }
-    if (HasArgument("workers")) arguments.Append("--master").AppendQuoted($"local[{Argument<int>("workers")}]");
-    if (HasArgument("master")) arguments.Append("--master").AppendQuoted(Argument<string>("master"));
     foreach (var flag in new[] { "resume", "offline", "verbose" })
     {
         if (HasArgument(flag)) arguments.Append($"--{flag}");
     }
-    var assembly = $"./recipes/{recipe}/bin/{configuration}/net10.0/linux-x64/{recipe}.dll";
-    Information($"dotnet {assembly} {arguments.Render()}");
-    var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{assembly}\" {arguments.Render()}" });
-    if (exitCode != 0) throw new CakeException(exitCode, $"{recipe} failed with exit code {exitCode}");
+    return arguments;
 }
+
+string RecipeAssembly(string recipe) => $"./recipes/{recipe}/bin/{configuration}/net10.0/linux-x64/{recipe}.dll";

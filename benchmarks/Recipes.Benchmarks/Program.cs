@@ -1,6 +1,7 @@
 // Benchmarks that print figures side by side with a reference measured in the same run.
 //
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch); it runs with
 // /usr/bin/python3 unless --python says otherwise.
@@ -12,5 +13,9 @@ var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 20480, D
 var python = new Option<string>("--python") { DefaultValueFactory = _ => "/usr/bin/python3", Description = "Python with torch for the reference" };
 var lenet = new Command("lenet", "LeNet-5 training samples/s: TorchSharp local[1] and local[2] vs PyTorch") { epochs, samples, python };
 lenet.SetAction(parsed => LeNetTrainingBenchmark.Run(parsed.GetValue(epochs), parsed.GetValue(samples), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet };
+var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 10, Description = "Timed allreduces per size (after one warm-up)" };
+var halfPrecision = new Option<bool>("--fp16") { Description = "Also time the ring with FP16 compression" };
+var allreduce = new Command("allreduce", "TCP ring allreduce (2 and 3 processes) at 1/10/100 MB vs the in-process sum of two arrays") { repeat, halfPrecision };
+allreduce.SetAction(parsed => AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision)));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce };
 return root.Parse(args).Invoke();
