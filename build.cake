@@ -5,6 +5,7 @@
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
 //   dotnet cake --target=anomaly-detection --whole-series   # LSTM anomalies in NYC taxi demand, scored with NAB
 //   dotnet cake --target=mnist-cluster --epochs=3 --workers=2   # a driver + 2 worker processes on 127.0.0.1
+//   dotnet cake --target=image-augmentation --image=../shared/data/augmentation/test.jpg   # or --folder=DIR
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
@@ -37,6 +38,10 @@ Task("mnist-cluster")
     .Description("mnist in cluster mode: a driver and --workers (default 2) worker processes on 127.0.0.1")
     .IsDependentOn("Build")
     .Does(() => RunCluster("mnist", Argument("workers", 2), "dataset"));
+Task("image-augmentation")
+    .Description("Every image augmentation op on a contact sheet (offline: a generated scene)")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("image-augmentation", "image", "folder", "repeats"));
 
 Task("Default")
     .IsDependentOn("Test");

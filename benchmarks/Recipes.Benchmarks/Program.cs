@@ -2,9 +2,10 @@
 //
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //
-// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch); it runs with
-// /usr/bin/python3 unless --python says otherwise.
+// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch), the PIL one python3-pil
+// and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
 using System.CommandLine;
 using Recipes.Benchmarks;
 
@@ -17,5 +18,9 @@ var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 10, Descri
 var halfPrecision = new Option<bool>("--fp16") { Description = "Also time the ring with FP16 compression" };
 var allreduce = new Command("allreduce", "TCP ring allreduce (2 and 3 processes) at 1/10/100 MB vs the in-process sum of two arrays") { repeat, halfPrecision };
 allreduce.SetAction(parsed => AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision)));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce };
+var folder = new Option<string>("--folder") { DefaultValueFactory = _ => "../shared/data/cats-dogs", Description = "A folder of JPEGs (searched recursively)" };
+var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10, Description = "Timed seconds per configuration (after a warm-up pass)" };
+var images = new Command("images", "Image preprocessing images/s: our pipeline with 1 and 2 workers vs PIL + numpy") { folder, seconds, python };
+images.SetAction(parsed => ImagePipelineBenchmark.Run(parsed.GetValue(folder)!, parsed.GetValue(seconds), parsed.GetValue(python)!));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, images };
 return root.Parse(args).Invoke();
