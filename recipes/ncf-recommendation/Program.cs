@@ -88,7 +88,7 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
     // 2. Features: an 80/20 random split of the ratings (seed --seed). A sample is a (user, movie) pair of
     //    dense indices, int64 [2]; its target is the star class (1 star = class 0).
     var (trainRows, testRows) = RatingSplits.Random(ratings.Count, testFraction: 0.2, options.Seed);
-    if (options.MaxSamples is int limit) trainRows = trainRows[..Math.Min(limit, trainRows.Length)];
+    if (options.MaxSamples is int limit) trainRows = RatingSplits.Subset(trainRows, limit, options.Seed);
     using var trainSet = ratings.ToRatingBatchSource(trainRows);
     using var testSet = ratings.ToRatingBatchSource(testRows);
     Console.WriteLine($"Split: {trainRows.Length:N0} training and {testRows.Length:N0} test ratings (80/20, seed {options.Seed})");
@@ -206,14 +206,7 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
     //    out; training pairs each remaining positive with 4 movies the user never rated (label 0), drawn anew
     //    every epoch; the test ranks each held-out movie among 99 movies its user never rated.
     var split = RatingSplits.LeaveLatestOut(ratings);
-    int[] trainRows = split.TrainRows;
-    if (options.MaxSamples is int limit && limit < trainRows.Length)
-    {
-        // A random subset rather than the first rows, which would be a few users' whole histories.
-        var subset = (int[])trainRows.Clone();
-        new Random(options.Seed).Shuffle(subset);
-        trainRows = subset[..limit].Order().ToArray();
-    }
+    int[] trainRows = options.MaxSamples is int limit ? RatingSplits.Subset(split.TrainRows, limit, options.Seed) : split.TrainRows;
     var trainedItems = UserItemSets.From(ratings, trainRows);
     var trainSet = new ImplicitTrainingSource(ratings, trainRows, new NegativeSampler(trainedItems), ImplicitTrainingSource.PaperNegativesPerPositive, options.Seed);
     var candidates = new RankingCandidates(split.HeldOut, new NegativeSampler(UserItemSets.From(ratings)), RankingCandidates.PaperNegatives, options.Seed);
@@ -333,7 +326,7 @@ static string TasteSummary(UserItemRatings ratings, int[] trainRows, int user)
     var genres = rows.SelectMany(row => ratings.ItemGenres(ratings.Items[row]))
         .GroupBy(genre => genre).OrderByDescending(group => group.Count()).ThenBy(group => group.Key, StringComparer.Ordinal)
         .Take(3).Select(group => group.Key).ToArray();
-    return $"rated {rows.Length} movies in training" + (genres.Length > 0 ? $", mostly {string.Join(", ", genres)}" : "");
+    return $"rated {rows.Length} movie{(rows.Length == 1 ? "" : "s")} in training" + (genres.Length > 0 ? $", mostly {string.Join(", ", genres)}" : "");
 }
 
 static string GenreSuffix(UserItemRatings ratings, int item) =>

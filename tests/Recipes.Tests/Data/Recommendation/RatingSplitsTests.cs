@@ -22,6 +22,19 @@ public class RatingSplitsTests
     }
 
     [Fact]
+    public void A_subset_is_a_seeded_random_choice_in_row_order()
+    {
+        int[] rows = Enumerable.Range(100, 50).ToArray();
+        int[] subset = RatingSplits.Subset(rows, 10, seed: 4);
+        Assert.Equal(10, subset.Distinct().Count());
+        Assert.All(subset, row => Assert.Contains(row, rows));
+        Assert.Equal(subset.Order(), subset);
+        Assert.NotEqual(rows[..10], subset); // not simply the first rows
+        Assert.Equal(subset, RatingSplits.Subset(rows, 10, seed: 4));
+        Assert.Same(rows, RatingSplits.Subset(rows, 80, seed: 4));
+    }
+
+    [Fact]
     public void Leave_one_out_holds_out_each_users_latest_rating_with_ties_going_to_the_later_row()
     {
         var ratings = UserItemRatings.Create(
