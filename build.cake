@@ -6,9 +6,12 @@
 //   dotnet cake --target=anomaly-detection --whole-series   # LSTM anomalies in NYC taxi demand, scored with NAB
 //   dotnet cake --target=mnist-cluster --epochs=3 --workers=2   # a driver + 2 worker processes on 127.0.0.1
 //   dotnet cake --target=image-augmentation --image=../shared/data/augmentation/test.jpg   # or --folder=DIR
+//   dotnet cake --target=ncf-recommendation                 # explicit then implicit NCF (offline: generated ratings)
+//   dotnet cake --target=ncf-recommendation --mode=implicit --data=/path/to/ml-1m.zip
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
-// --seed, --learning-rate, --output, --dataset and --resume to the recipe's own command line.
+// --seed, --learning-rate, --output, --resume and the recipe's own options (--dataset, --mode, --top-k) to its
+// command line.
 
 var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
@@ -42,6 +45,15 @@ Task("image-augmentation")
     .Description("Every image augmentation op on a contact sheet (offline: a generated scene)")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("image-augmentation", "image", "folder", "repeats"));
+Task("ncf-recommendation")
+    .Description("NeuralCF on MovieLens-1M / generated ratings: explicit stars (MAE), then implicit NeuMF (HR@10, NDCG@10)")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        // Both tasks in turn, each into artifacts/ncf-recommendation/<mode>, unless --mode picks one.
+        var modes = HasArgument("mode") ? new[] { Argument<string>("mode") } : new[] { "explicit", "implicit" };
+        foreach (var mode in modes) RunRecipe("ncf-recommendation", new[] { "--mode", mode }, "dataset", "top-k");
+    });
 
 Task("Default")
     .IsDependentOn("Test");
@@ -49,9 +61,12 @@ Task("Default")
 RunTarget(target);
 
 // Runs a built recipe with the common options given to Cake, plus the recipe's own named options.
-void RunRecipe(string recipe, params string[] recipeOptions)
+void RunRecipe(string recipe, params string[] recipeOptions) => RunRecipe(recipe, new string[0], recipeOptions);
+
+// The same, with arguments the target itself fixes (such as one of several modes) placed first.
+void RunRecipe(string recipe, string[] fixedArguments, params string[] recipeOptions)
 {
-    var arguments = RecipeArguments(recipeOptions);
+    var arguments = RecipeArguments(recipeOptions, fixedArguments);
     if (HasArgument("workers")) arguments.Append("--master").AppendQuoted($"local[{Argument<int>("workers")}]");
     if (HasArgument("master")) arguments.Append("--master").AppendQuoted(Argument<string>("master"));
     var assembly = RecipeAssembly(recipe);
@@ -92,9 +107,10 @@ void RunCluster(string recipe, int workers, params string[] recipeOptions)
     }
 }
 
-ProcessArgumentBuilder RecipeArguments(string[] recipeOptions)
+ProcessArgumentBuilder RecipeArguments(string[] recipeOptions, string[] fixedArguments = null)
 {
     var arguments = new ProcessArgumentBuilder();
+    foreach (var argument in fixedArguments ?? new string[0]) arguments.Append(argument);
     foreach (var name in new[] { "epochs", "batch-size", "max-samples", "data", "seed", "learning-rate", "output", "cache" }.Concat(recipeOptions))
     {
         if (!HasArgument(name)) continue;
