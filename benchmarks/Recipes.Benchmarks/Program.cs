@@ -2,6 +2,7 @@
 //
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- resnet [--images 64]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch), the PIL one python3-pil
@@ -17,9 +18,13 @@ lenet.SetAction(parsed => LeNetTrainingBenchmark.Run(parsed.GetValue(epochs), pa
 var timedImages = new Option<int>("--images") { DefaultValueFactory = _ => 64, Description = "Timed images per configuration (at least two batches)" };
 var resnet = new Command("resnet", "ImageNet ResNet-18 forward ms/image: ONNX Runtime vs the imported TorchSharp network, batch 1 and 32, 1 and 2 threads") { timedImages };
 resnet.SetAction(parsed => ResNetInferenceBenchmark.Run(parsed.GetValue(timedImages)));
+var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 10, Description = "Timed allreduces per size (after one warm-up)" };
+var halfPrecision = new Option<bool>("--fp16") { Description = "Also time the ring with FP16 compression" };
+var allreduce = new Command("allreduce", "TCP ring allreduce (2 and 3 processes) at 1/10/100 MB vs the in-process sum of two arrays") { repeat, halfPrecision };
+allreduce.SetAction(parsed => AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision)));
 var folder = new Option<string>("--folder") { DefaultValueFactory = _ => "../shared/data/cats-dogs", Description = "A folder of JPEGs (searched recursively)" };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10, Description = "Timed seconds per configuration (after a warm-up pass)" };
 var images = new Command("images", "Image preprocessing images/s: our pipeline with 1 and 2 workers vs PIL + numpy") { folder, seconds, python };
 images.SetAction(parsed => ImagePipelineBenchmark.Run(parsed.GetValue(folder)!, parsed.GetValue(seconds), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, images, resnet };
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, images, resnet };
 return root.Parse(args).Invoke();

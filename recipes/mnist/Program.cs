@@ -9,6 +9,8 @@
 //   dotnet run --project recipes/mnist -c Release -- --data ~/mnist    # your IDX files
 //   dotnet run --project recipes/mnist -c Release -- --dataset fashion --master local[2]
 //   dotnet run --project recipes/mnist -c Release -- predict --data ~/mnist
+//   dotnet run --project recipes/mnist -c Release -- --master cluster[2]     # a driver; then, twice:
+//   dotnet run --project recipes/mnist -c Release -- worker --join 127.0.0.1:2551   (secret: see README)
 using System.CommandLine;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Data.Mnist;
@@ -69,6 +71,7 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
             Epochs = options.Epochs,
             Seed = options.Seed,
             Master = options.LocalMaster,
+            Processes = options.Processes, // cluster mode: this worker's place in the gradient ring
             ValidateWhen = Trigger.EveryEpoch,
             ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
             CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
@@ -106,7 +109,7 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
         Dataset = data.Name,
         DataSource = data.Source,
         Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas,
+        Workers = options.LocalMaster.Replicas * options.Processes.Size,
         WallSeconds = wall.Elapsed.TotalSeconds,
         Metrics = new Dictionary<string, double>
         {

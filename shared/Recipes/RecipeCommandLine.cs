@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Net;
 using Recipes.Runtime.Distributed;
+using Recipes.Runtime.Distributed.Cluster;
 
 namespace Recipes.Runtime.Recipes;
 
@@ -25,7 +27,27 @@ public sealed record CommonOptions
     public bool Offline { get; init; }
     public string CacheFolder { get; init; } = Runtime.Data.CacheFolder.Default;
 
-    public LocalMaster LocalMaster => Distributed.LocalMaster.Parse(Master);
+    /// <summary>The processes this run trains with: a cluster worker's ring, or this process alone.</summary>
+    public IProcessGroup Processes { get; init; } = SingleProcess.Instance;
+
+    /// <summary>True for <c>--master cluster[N]</c>: this process is the driver and trains nothing itself.</summary>
+    public bool IsClusterDriver => ClusterMaster.TryParse(Master, out _);
+
+    public LocalMaster LocalMaster => IsClusterDriver ? Distributed.LocalMaster.Parse("local[1]") : Distributed.LocalMaster.Parse(Master);
+}
+
+/// <summary><c>--master cluster[N]</c>: a driver that waits for N worker processes.</summary>
+public static partial class ClusterMaster
+{
+    public static bool TryParse(string master, out int workers)
+    {
+        var match = Pattern().Match(master.Trim());
+        workers = match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return match.Success && workers >= 1;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^cluster\[(\d+)\]$")]
+    private static partial System.Text.RegularExpressions.Regex Pattern();
 }
 
 /// <summary>
@@ -37,6 +59,8 @@ public sealed record CommonOptions
 public sealed class RecipeCommandLine
 {
     readonly string _recipe;
+    Func<ParseResult, CommonOptions, CancellationToken, int>? _train;
+    string[] _arguments = [];
 
     public RecipeCommandLine(string recipe, string description, RecipeDefaults defaults)
     {
@@ -46,7 +70,10 @@ public sealed class RecipeCommandLine
         Epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => defaults.Epochs };
         BatchSize = new Option<int>("--batch-size") { Description = "Global mini-batch size (split across replicas)", DefaultValueFactory = _ => defaults.BatchSize };
         LearningRate = new Option<double>("--learning-rate") { Description = "Initial learning rate", DefaultValueFactory = _ => defaults.LearningRate };
-        Master = new Option<string>("--master") { Description = "local[*] (one replica per core) or local[N]", DefaultValueFactory = _ => "local[*]" };
+        Master = new Option<string>("--master") { Description = "local[*] (one replica per core), local[N], or cluster[N] (a driver for N worker processes)", DefaultValueFactory = _ => "local[*]" };
+        ClusterListen = new Option<string?>("--cluster-listen") { Description = "Cluster address to bind (driver default 127.0.0.1:2551, worker default 127.0.0.1:0)" };
+        SecretFile = new Option<string?>("--secret-file") { Description = $"File holding the cluster's shared secret (or set {ClusterSecret.EnvironmentVariable})" };
+        Join = new Option<string>("--join") { Description = "The driver's cluster address, host:port", Required = true };
         Seed = new Option<int>("--seed") { Description = "Seed for splits, shuffling and initial weights", DefaultValueFactory = _ => defaults.Seed };
         MaxSamples = new Option<int?>("--max-samples") { Description = "Use at most this many training samples" };
         Resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in the output folder" };
@@ -54,11 +81,14 @@ public sealed class RecipeCommandLine
         Cache = new Option<string>("--cache") { Description = $"Download cache folder (or set {Runtime.Data.CacheFolder.EnvironmentVariable})", DefaultValueFactory = _ => Runtime.Data.CacheFolder.Default };
         Verbose = new Option<bool>("--verbose") { Description = "Show stack traces on errors" };
         Root = new RootCommand(description);
-        foreach (Option option in new Option[] { Data, Output, Epochs, BatchSize, LearningRate, Master, Seed, MaxSamples, Resume, Offline, Cache, Verbose })
+        foreach (Option option in new Option[] { Data, Output, Epochs, BatchSize, LearningRate, Master, Seed, MaxSamples, Resume, Offline, Cache, Verbose, ClusterListen, SecretFile })
         {
             option.Recursive = true;
             Root.Options.Add(option);
         }
+        var worker = new Command("worker", "Join a cluster driver (--master cluster[N]) as a worker and run the job it hands out") { Join };
+        worker.SetAction(RunWorker);
+        Root.Subcommands.Add(worker);
     }
 
     public RootCommand Root { get; }
@@ -74,6 +104,9 @@ public sealed class RecipeCommandLine
     public Option<bool> Offline { get; }
     public Option<string> Cache { get; }
     public Option<bool> Verbose { get; }
+    public Option<string?> ClusterListen { get; }
+    public Option<string?> SecretFile { get; }
+    public Option<string> Join { get; }
 
     public CommonOptions Bind(ParseResult parsed) => new()
     {
@@ -93,12 +126,71 @@ public sealed class RecipeCommandLine
     };
 
     /// <summary>Makes <paramref name="run"/> the action of <paramref name="command"/> (the root when null).</summary>
-    public void SetAction(Func<ParseResult, CommonOptions, CancellationToken, int> run, Command? command = null) =>
+    /// <summary>With <c>--master cluster[N]</c> the root action runs as the driver instead, and each worker runs
+    /// it with the driver's command line.</summary>
+    public void SetAction(Func<ParseResult, CommonOptions, CancellationToken, int> run, Command? command = null)
+    {
+        if (command is null) _train = run;
         (command ?? Root).SetAction(parsed =>
         {
             var options = Bind(parsed);
+            if (command is null && options.IsClusterDriver) return RecipeHost.Run(options, cancellation => RunDriver(parsed, options, cancellation));
             return RecipeHost.Run(options, cancellation => run(parsed, options, cancellation));
         });
+    }
 
-    public int Invoke(string[] args) => Root.Parse(args).Invoke();
+    public int Invoke(string[] args)
+    {
+        _arguments = args;
+        return Root.Parse(args).Invoke();
+    }
+
+    int RunDriver(ParseResult parsed, CommonOptions options, CancellationToken cancellation)
+    {
+        ClusterMaster.TryParse(options.Master, out int workers);
+        var settings = new ClusterDriverSettings
+        {
+            Listen = ClusterConfiguration.ParseEndPoint(parsed.GetValue(ClusterListen) ?? "127.0.0.1:2551", "--cluster-listen"),
+            Workers = workers,
+            Secret = ClusterSecret.Load(parsed.GetValue(SecretFile)),
+            JobArguments = index => WorkerArguments(_arguments, Path.Combine(options.Output, "workers", index.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+        };
+        return ClusterDriver.Run(settings, Console.Out, cancellation);
+    }
+
+    /// <summary>The driver's command line as a worker runs it: local training in the worker's own output folder.</summary>
+    static string[] WorkerArguments(string[] driverArguments, string output)
+    {
+        string[] dropped = ["--master", "--output", "-o", "--cluster-listen", "--secret-file"];
+        var kept = new List<string>();
+        for (int i = 0; i < driverArguments.Length; i++)
+        {
+            string argument = driverArguments[i];
+            if (dropped.Contains(argument)) { i++; continue; }
+            if (dropped.Any(option => argument.StartsWith(option + "=", StringComparison.Ordinal) || argument.StartsWith(option + ":", StringComparison.Ordinal))) continue;
+            kept.Add(argument);
+        }
+        return [.. kept, "--master", "local[1]", "--output", output];
+    }
+
+    int RunWorker(ParseResult parsed)
+    {
+        var options = Bind(parsed);
+        return RecipeHost.Run(options with { Master = "local[1]" }, cancellation =>
+        {
+            var settings = new ClusterWorkerSettings
+            {
+                Driver = ClusterConfiguration.ParseEndPoint(parsed.GetValue(Join)!, "--join"),
+                Bind = ClusterConfiguration.ParseEndPoint(parsed.GetValue(ClusterListen) ?? "127.0.0.1:0", "--cluster-listen"),
+                Secret = ClusterSecret.Load(parsed.GetValue(SecretFile)),
+            };
+            return ClusterWorker.Run(settings, (arguments, group) =>
+            {
+                var job = Root.Parse(arguments);
+                if (job.Errors.Count > 0) throw new ArgumentException($"the driver's job has bad options: {job.Errors[0].Message}");
+                var jobOptions = Bind(job) with { Processes = group };
+                return RecipeHost.Run(jobOptions, jobCancellation => _train!(job, jobOptions, jobCancellation));
+            }, arguments => Bind(Root.Parse(arguments)).Output, Console.Out, cancellation);
+        });
+    }
 }

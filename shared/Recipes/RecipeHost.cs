@@ -56,7 +56,7 @@ public static class RecipeHost
         if (options.MaxSamples is < 1) throw new ArgumentException("--max-samples must be at least 1");
         if (options.Data is not null && !File.Exists(options.Data) && !Directory.Exists(options.Data))
             throw new DataFileException(options.Data, "no such file or folder (--data)");
-        _ = options.LocalMaster; // throws a clear ArgumentException for a bad --master
+        _ = options.LocalMaster; // throws a clear ArgumentException for a bad --master (local[N] or cluster[N])
         if (options.LocalMaster.Replicas > options.BatchSize)
             throw new ArgumentException($"--batch-size {options.BatchSize} is smaller than the {options.LocalMaster.Replicas} replicas of --master {options.Master}");
     }

@@ -39,6 +39,9 @@ public sealed class TrainingSummaries : ITrainingObserver, IDisposable
         ]);
     }
 
+    public void ValidationCompleted(int epoch, long iteration, IReadOnlyDictionary<string, double> scores) =>
+        _events.AddScalars(iteration, scores.Select(pair => KeyValuePair.Create($"validation/{pair.Key}", (float)pair.Value)));
+
     public void EpochCompleted(EpochReport report)
     {
         var metrics = new Dictionary<string, double>

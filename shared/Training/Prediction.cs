@@ -21,4 +21,23 @@ public static class Prediction
         }
         return classes;
     }
+
+    /// <summary>The first output of every sample, in order: the forecasts of a one-value regression model.</summary>
+    public static float[] PredictValues(nn.Module<Tensor, Tensor> model, IBatchSource data, int batchSize = 1000)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        var values = new float[data.Count];
+        int[] indices = new int[batchSize];
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            int count = Math.Min(batchSize, data.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            var (input, _) = data.GetBatch(indices.AsSpan(0, count));
+            var output = model.forward(input).reshape(count, -1).select(1, 0).to_type(ScalarType.Float32);
+            output.data<float>().CopyTo(values, start);
+        }
+        return values;
+    }
 }

@@ -13,9 +13,16 @@ public sealed record TrainerSettings
     public required int Epochs { get; init; }
     public int Seed { get; init; } = 1;
     public LocalMaster Master { get; init; } = LocalMaster.Parse("local[*]");
+    /// <summary>The processes training together (cluster mode); each takes its share of every global batch and
+    /// the gradients are summed across them. <see cref="SingleProcess"/> for local training.</summary>
+    public IProcessGroup Processes { get; init; } = SingleProcess.Instance;
     /// <summary>Learning rate per step; null keeps the optimizer's own rate.</summary>
     public ILearningRateSchedule? Schedule { get; init; }
+    /// <summary>When to run the validation methods: at epoch ends (the default), or every N iterations, in
+    /// which case mid-epoch results go to <see cref="ITrainingObserver.ValidationCompleted"/>.</summary>
     public Trigger ValidateWhen { get; init; } = Trigger.EveryEpoch;
+    /// <summary>An extra stop condition besides <see cref="Epochs"/>, e.g. <see cref="Trigger.MaxIteration"/>.</summary>
+    public Trigger? EndWhen { get; init; }
     public IReadOnlyList<IValidationMethod> ValidationMethods { get; init; } = [];
     /// <summary>Validation metric whose value is passed to the schedule at each epoch end (Plateau uses it);
     /// without validation data the training loss is passed.</summary>
@@ -40,6 +47,7 @@ public sealed class Trainer : IDisposable
     readonly Func<Tensor, Tensor, Tensor> _loss;
     readonly LocalReplicaGroup _replicas;
     readonly optim.Optimizer _optimizer;
+    readonly GradientExchange? _exchange;
 
     public Trainer(Func<nn.Module<Tensor, Tensor>> createModel, Func<IEnumerable<Parameter>, optim.Optimizer> createOptimizer,
         Func<Tensor, Tensor, Tensor> meanLoss, TrainerSettings settings)
@@ -53,6 +61,7 @@ public sealed class Trainer : IDisposable
         torch.random.manual_seed(settings.Seed).Dispose();
         _replicas = new LocalReplicaGroup(createModel, settings.Master);
         _optimizer = createOptimizer(_replicas.MasterParameters);
+        if (settings.Processes is not SingleProcess) _exchange = new GradientExchange(_replicas.MasterParameters);
     }
 
     public TrainerSettings Settings { get; }
@@ -82,12 +91,12 @@ public sealed class Trainer : IDisposable
 
         int epoch = position.Epoch;
         long iteration = position.Iteration;
-        bool interrupted = false;
+        bool interrupted = false, reachedEnd = false;
         double[] shares = new double[_replicas.Models.Count];
         double[] replicaLosses = new double[_replicas.Models.Count];
         int[][] replicaSlices = new int[_replicas.Models.Count][];
 
-        while (epoch < Settings.Epochs && !interrupted)
+        while (epoch < Settings.Epochs && !interrupted && !reachedEnd)
         {
             int[] order = EpochOrder(train.Count, Settings.Seed, epoch);
             double lossSum = epoch == position.Epoch ? position.EpochLossSum : 0;
@@ -107,14 +116,10 @@ public sealed class Trainer : IDisposable
                 // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
                 torch.random.manual_seed(unchecked(Settings.Seed * 1_000_003L + iteration)).Dispose();
 
-                SplitAcrossReplicas(order.AsSpan(start, count), replicaSlices, shares);
-                _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r]));
-                _replicas.AverageGradientsIntoMaster(shares);
+                double loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
                 _optimizer.step();
                 _replicas.SynchroniseReplicas();
 
-                double loss = 0;
-                for (int r = 0; r < shares.Length; r++) loss += shares[r] * replicaLosses[r];
                 if (double.IsNaN(loss) || double.IsInfinity(loss))
                     throw new InvalidOperationException($"training diverged: loss is {loss} at epoch {epoch + 1}, iteration {iteration + 1}; lower the learning rate");
                 lossSum += loss * count;
@@ -128,23 +133,37 @@ public sealed class Trainer : IDisposable
 
                 bool lastBatch = batch == batchesPerEpoch - 1;
                 var clock = new TrainingClock(epoch, iteration, AtEpochEnd: false);
-                bool stopNow = cancellation.IsCancellationRequested;
+                if (!lastBatch && validation is not null && Settings.ValidateWhen.IsTriggered(clock))
+                {
+                    var midEpochScores = Evaluate(validation, Settings.ValidationMethods);
+                    foreach (var observer in Settings.Observers) observer.ValidationCompleted(epoch, iteration, midEpochScores);
+                }
+                // An end trigger that fires mid-epoch stops like Ctrl+C does: the checkpoint records the exact
+                // position, so a later run with a larger limit continues from this very step.
+                reachedEnd = !lastBatch && Settings.EndWhen?.IsTriggered(clock) == true;
+                bool stopNow = cancellation.IsCancellationRequested || reachedEnd;
                 if (!lastBatch && CheckpointPath is not null && (stopNow || Settings.CheckpointWhen.IsTriggered(clock)))
                     SaveCheckpoint(new CheckpointPosition
                     {
                         Epoch = epoch, NextBatch = batch + 1, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
                         SampleCount = train.Count, EpochLossSum = lossSum, EpochSamples = samplesSeen, CompletedEpochs = completed,
                     });
+                if (reachedEnd && validation is not null)
+                {
+                    var finalScores = Evaluate(validation, Settings.ValidationMethods);
+                    foreach (var observer in Settings.Observers) observer.ValidationCompleted(epoch, iteration, finalScores);
+                }
                 if (stopNow && !lastBatch)
                 {
-                    interrupted = true;
+                    interrupted = !reachedEnd;
                     break;
                 }
             }
-            if (interrupted) break;
+            if (interrupted || reachedEnd) break;
 
             var endClock = new TrainingClock(epoch, iteration, AtEpochEnd: true);
-            IReadOnlyDictionary<string, double> scores = validation is not null && Settings.ValidateWhen.IsTriggered(endClock)
+            reachedEnd = Settings.EndWhen?.IsTriggered(endClock) == true;
+            IReadOnlyDictionary<string, double> scores = validation is not null && (Settings.ValidateWhen.IsTriggered(endClock) || Settings.ValidateWhen.IsTriggered(endClock with { AtEpochEnd = false }) || reachedEnd)
                 ? Evaluate(validation, Settings.ValidationMethods)
                 : new Dictionary<string, double>();
             double trainLoss = lossSum / Math.Max(1, samplesSeen);
@@ -157,7 +176,7 @@ public sealed class Trainer : IDisposable
             foreach (var observer in Settings.Observers) observer.EpochCompleted(epochReport);
             epoch++;
 
-            if (CheckpointPath is not null && (Settings.CheckpointWhen.IsTriggered(endClock) || epoch == Settings.Epochs || cancellation.IsCancellationRequested))
+            if (CheckpointPath is not null && (Settings.CheckpointWhen.IsTriggered(endClock) || epoch == Settings.Epochs || reachedEnd || cancellation.IsCancellationRequested))
                 SaveCheckpoint(new CheckpointPosition
                 {
                     Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
@@ -213,6 +232,34 @@ public sealed class Trainer : IDisposable
         return scores;
     }
 
+    /// <summary>Leaves the gradient of the whole global batch in replica 0 and returns the batch's mean loss.
+    /// This process computes its share (all of it when training alone); in a process group the weighted
+    /// gradients are summed across processes, and if the group loses a member meanwhile the batch is shared
+    /// out again among the survivors and computed again, so every sample of it is used exactly once.</summary>
+    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, int[][] replicaSlices, double[] shares, double[] replicaLosses)
+    {
+        var processes = Settings.Processes;
+        while (true)
+        {
+            int rank = processes.Rank, size = processes.Size;
+            int offset = (int)((long)batch.Length * rank / size), end = (int)((long)batch.Length * (rank + 1) / size);
+            SplitAcrossReplicas(batch[offset..end], batch.Length, replicaSlices, shares);
+            _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r]));
+            _replicas.AverageGradientsIntoMaster(shares);
+            double loss = 0;
+            for (int r = 0; r < shares.Length; r++) loss += shares[r] * replicaLosses[r];
+            if (_exchange is null) return loss;
+            try
+            {
+                return _exchange.SumAcrossProcesses(processes, loss);
+            }
+            catch (ProcessGroupChangedException)
+            {
+                // The group re-formed: compute this batch again with the new share-out.
+            }
+        }
+    }
+
     double ForwardBackward(int replica, IBatchSource data, int[] indices)
     {
         var model = _replicas.Models[replica];
@@ -225,8 +272,9 @@ public sealed class Trainer : IDisposable
         return loss.ToDouble();
     }
 
-    /// <summary>Contiguous, near-equal slices of the batch for each replica, with each slice's share.</summary>
-    static void SplitAcrossReplicas(ReadOnlySpan<int> batch, int[][] slices, double[] shares)
+    /// <summary>Contiguous, near-equal slices of this process's part of the batch for each replica, with each
+    /// slice's share of the whole global batch (<paramref name="globalCount"/> samples).</summary>
+    static void SplitAcrossReplicas(ReadOnlySpan<int> batch, int globalCount, int[][] slices, double[] shares)
     {
         int replicas = slices.Length, offset = 0;
         for (int r = 0; r < replicas; r++)
@@ -234,7 +282,7 @@ public sealed class Trainer : IDisposable
             int size = batch.Length / replicas + (r < batch.Length % replicas ? 1 : 0);
             if (slices[r] is null || slices[r].Length != size) slices[r] = new int[size];
             batch.Slice(offset, size).CopyTo(slices[r]);
-            shares[r] = (double)size / batch.Length;
+            shares[r] = (double)size / globalCount;
             offset += size;
         }
     }
@@ -276,6 +324,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _exchange?.Dispose();
         _optimizer.Dispose();
         _replicas.Dispose();
     }

@@ -24,6 +24,8 @@ public interface ITrainingObserver
 {
     void TrainingStarted(int firstEpoch, int epochs, int batchesPerEpoch, int sampleCount) { }
     void IterationCompleted(IterationReport report) { }
+    /// <summary>Validation results between epoch ends (when <see cref="TrainerSettings.ValidateWhen"/> fires mid-epoch).</summary>
+    void ValidationCompleted(int epoch, long iteration, IReadOnlyDictionary<string, double> scores) { }
     void EpochCompleted(EpochReport report) { }
     void TrainingFinished(TrainingResult result) { }
 }

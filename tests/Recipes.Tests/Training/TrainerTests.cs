@@ -25,16 +25,18 @@ public sealed class TrainerTests : IDisposable
         return new InMemoryBatchSource(inputs, targets);
     }
 
+    static TrainerSettings SettingsFor(string master, int batch, int epochs, string? checkpoints = null, bool resume = false) => new()
+    {
+        GlobalBatchSize = batch, Epochs = epochs, Seed = 7, Master = LocalMaster.Parse(master, cores: 2),
+        CheckpointFolder = checkpoints, Resume = resume,
+        ValidationMethods = [new Top1Accuracy(), new LossValidation((o, t) => nn.functional.cross_entropy(o, t))],
+    };
+
     static Trainer NewTrainer(string master, int batch, int epochs, string? checkpoints = null, bool resume = false) =>
-        new(() => new LeNet5(4),
-            parameters => optim.Adam(parameters, lr: 0.002),
-            (output, target) => nn.functional.cross_entropy(output, target),
-            new TrainerSettings
-            {
-                GlobalBatchSize = batch, Epochs = epochs, Seed = 7, Master = LocalMaster.Parse(master, cores: 2),
-                CheckpointFolder = checkpoints, Resume = resume,
-                ValidationMethods = [new Top1Accuracy(), new LossValidation((o, t) => nn.functional.cross_entropy(o, t))],
-            });
+        NewTrainer(SettingsFor(master, batch, epochs, checkpoints, resume));
+
+    static Trainer NewTrainer(TrainerSettings settings) =>
+        new(() => new LeNet5(4), parameters => optim.Adam(parameters, lr: 0.002), (output, target) => nn.functional.cross_entropy(output, target), settings);
 
     static float[] Weights(nn.Module model) =>
         model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
@@ -108,9 +110,7 @@ public sealed class TrainerTests : IDisposable
         string checkpoints = Path.Combine(_folder, "ctrl-c");
         using var cancellation = new CancellationTokenSource();
         var stopAfterFourSteps = new StopAfter(4, cancellation);
-        using (var interrupted = new Trainer(() => new LeNet5(4), p => optim.Adam(p, lr: 0.002),
-                   (o, t) => nn.functional.cross_entropy(o, t),
-                   NewTrainer("local[1]", 40, 2).Settings with { CheckpointFolder = checkpoints, Observers = [stopAfterFourSteps] }))
+        using (var interrupted = NewTrainer(SettingsFor("local[1]", 40, 2) with { CheckpointFolder = checkpoints, Observers = [stopAfterFourSteps] }))
         {
             var partial = interrupted.Fit(data, cancellation: cancellation.Token);
             Assert.True(partial.Interrupted);
@@ -129,6 +129,39 @@ public sealed class TrainerTests : IDisposable
         public void IterationCompleted(IterationReport report)
         {
             if (report.Iteration == iterations) cancellation.Cancel();
+        }
+    }
+
+    [Fact]
+    public void An_iteration_limit_stops_mid_epoch_and_a_larger_limit_continues_from_that_step()
+    {
+        using var data = SyntheticDigits(400, seed: 8);  // 10 steps per epoch
+        TrainerSettings Limited(long iterations, string? checkpoints, bool resume) =>
+            SettingsFor("local[2]", 40, 5, checkpoints, resume) with { EndWhen = Trigger.MaxIteration(iterations) };
+
+        using var straight = NewTrainer(Limited(17, null, false));
+        var reference = straight.Fit(data, validation: data);
+        Assert.Equal(17, reference.Iterations);
+        Assert.Equal(1, reference.EpochsCompleted); // the second epoch stopped at its 7th step
+
+        string checkpoints = Path.Combine(_folder, "limit");
+        var spy = new ValidationSpy();
+        using (var first = NewTrainer(Limited(5, checkpoints, false) with { Observers = [spy], ValidateWhen = Trigger.SeveralIterations(2) }))
+            Assert.Equal(5, first.Fit(data, validation: data).Iterations);
+        Assert.Equal([2L, 4L, 5L], spy.Iterations); // every 2 steps, and once more where training ended
+
+        using var resumed = NewTrainer(Limited(17, checkpoints, true));
+        Assert.Equal(17, resumed.Fit(data, validation: data).Iterations);
+        Assert.Equal(Weights(straight.Model), Weights(resumed.Model));
+    }
+
+    sealed class ValidationSpy : ITrainingObserver
+    {
+        public List<long> Iterations { get; } = new();
+        public void ValidationCompleted(int epoch, long iteration, IReadOnlyDictionary<string, double> scores)
+        {
+            Assert.InRange(scores["accuracy"], 0, 1);
+            Iterations.Add(iteration);
         }
     }
 

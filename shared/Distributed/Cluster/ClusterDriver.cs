@@ -1,0 +1,263 @@
+using System.Net;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Event;
+using ClusterEvents = Akka.Cluster.ClusterEvent;
+
+namespace Recipes.Runtime.Distributed.Cluster;
+
+/// <summary>What the driver needs: where to listen, how many workers to wait for, and the job to give them.</summary>
+public sealed record ClusterDriverSettings
+{
+    public required IPEndPoint Listen { get; init; }
+    public required int Workers { get; init; }
+    public required ClusterSecret Secret { get; init; }
+    /// <summary>The recipe's command line for worker <c>index</c> (its own output folder among them).</summary>
+    public required Func<int, string[]> JobArguments { get; init; }
+    /// <summary>How long a worker has to answer a probe after a ring failure before it is declared lost.</summary>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// The driver of a cluster job (Spark's driver): it waits for the expected workers, checks each one's proof
+/// of the shared secret, hands out the job, forms the gradient ring, and when the ring fails finds out who
+/// is gone (probes, and Akka's failure detector), downs them and forms a new ring from the survivors. It
+/// logs each membership change with the step number, and ends when every remaining worker has finished.
+/// </summary>
+public static class ClusterDriver
+{
+    public static int Run(ClusterDriverSettings settings, TextWriter log, CancellationToken cancellation)
+    {
+        using var system = ActorSystem.Create(ClusterConfiguration.SystemName, ClusterConfiguration.Create(settings.Listen, settings.Listen, "driver"));
+        var finished = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        system.ActorOf(Props.Create(() => new DriverActor(settings, log, finished)), ClusterConfiguration.DriverActorName);
+        log.WriteLine($"driver: listening at {settings.Listen}, waiting for {settings.Workers} worker{(settings.Workers == 1 ? "" : "s")} " +
+            $"(start them with: worker --join {settings.Listen})");
+        try
+        {
+            finished.Task.Wait(cancellation);
+            return finished.Task.Result;
+        }
+        catch (OperationCanceledException)
+        {
+            log.WriteLine("driver: interrupted; the workers stop when they lose the driver");
+            return 130;
+        }
+        finally
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    sealed class WorkerEntry(int index, string name, IActorRef actor, string ringEndPoint)
+    {
+        public int Index { get; } = index;
+        public string Name { get; } = name;
+        public IActorRef Actor { get; } = actor;
+        public string RingEndPoint { get; } = ringEndPoint;
+        public Address Address => Actor.Path.Address;
+        public bool Alive { get; set; } = true;
+        public int? ExitCode { get; set; }
+        public override string ToString() => $"worker {Index} ({Name}, {Address.Host}:{Address.Port})";
+    }
+
+    sealed record ProbeResult(int WorkerIndex, long Generation, bool Answered);
+    sealed record UnreachableProbeResult(int WorkerIndex, bool Answered);
+
+    sealed class DriverActor : ReceiveActor
+    {
+        readonly ClusterDriverSettings _settings;
+        readonly TextWriter _log;
+        readonly TaskCompletionSource<int> _finished;
+        readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+        readonly Dictionary<string, string> _nonces = [];
+        readonly List<WorkerEntry> _workers = [];
+        List<WorkerEntry> _members = [];
+        long _generation;
+        bool _reforming;
+        readonly Dictionary<int, long> _brokenReports = [];
+        readonly HashSet<int> _probesPending = [];
+
+        public DriverActor(ClusterDriverSettings settings, TextWriter log, TaskCompletionSource<int> finished)
+        {
+            _settings = settings;
+            _log = log;
+            _finished = finished;
+            Receive<JoinHello>(hello =>
+            {
+                // A worker repeats its hello until answered: keep one challenge per worker, or a proof of an
+                // earlier challenge would be checked against a newer nonce and a good worker refused.
+                string path = Sender.Path.ToString();
+                if (!_nonces.TryGetValue(path, out string? nonce)) _nonces[path] = nonce = ClusterSecret.NewNonce();
+                Sender.Tell(new JoinChallenge(nonce));
+            });
+            Receive<JoinProof>(OnJoinProof);
+            Receive<RingBroken>(OnRingBroken);
+            Receive<ProbeResult>(OnProbeResult);
+            Receive<UnreachableProbeResult>(result =>
+            {
+                if (!result.Answered) OnMemberLost(_workers[result.WorkerIndex].Address, "unreachable and silent to a probe");
+            });
+            Receive<JobFinished>(OnJobFinished);
+            Receive<ClusterEvents.UnreachableMember>(e => ProbeUnreachable(e.Member.Address));
+            Receive<ClusterEvents.MemberRemoved>(e => OnMemberLost(e.Member.Address, "removed from the cluster"));
+            Receive<ClusterEvents.IMemberEvent>(_ => { });
+        }
+
+        protected override void PreStart() =>
+            _cluster.Subscribe(Self, ClusterEvents.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvents.IMemberEvent), typeof(ClusterEvents.UnreachableMember));
+
+        protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+        // Timestamps let an operator see how long a re-formation took.
+        void Log(string message) => _log.WriteLine($"driver {DateTime.Now:HH:mm:ss.fff}: {message}");
+
+        long StepsDone => _brokenReports.Count > 0 ? _brokenReports.Values.Max() : 0;
+
+        void OnJoinProof(JoinProof proof)
+        {
+            string path = Sender.Path.ToString();
+            if (_workers.Any(w => w.Actor.Equals(Sender))) return; // a repeated proof from a worker already in
+            bool known = _nonces.Remove(path, out string? nonce);
+            if (!known || !_settings.Secret.Verify(nonce!, proof.ProofBase64))
+            {
+                Log($"refused worker {proof.WorkerName} at {Sender.Path.Address}: wrong secret");
+                Sender.Tell(new JoinRefused("wrong secret"));
+                _cluster.Down(Sender.Path.Address);
+                return;
+            }
+            if (_workers.Count >= _settings.Workers)
+            {
+                Log($"refused worker {proof.WorkerName} at {Sender.Path.Address}: the job already has its {_settings.Workers} workers");
+                Sender.Tell(new JoinRefused($"the job already has its {_settings.Workers} workers"));
+                return;
+            }
+            var worker = new WorkerEntry(_workers.Count, proof.WorkerName, Sender, proof.RingEndPoint);
+            _workers.Add(worker);
+            Log($"{worker} joined, ring at {worker.RingEndPoint} [{_workers.Count}/{_settings.Workers}]");
+            if (_workers.Count < _settings.Workers) return;
+
+            foreach (var member in _workers) member.Actor.Tell(new JobAssigned(_settings.JobArguments(member.Index), member.Index));
+            FormRing(_workers, completedSteps: 0, donorRank: -1);
+        }
+
+        void FormRing(List<WorkerEntry> members, long completedSteps, int donorRank)
+        {
+            _members = members;
+            _generation++;
+            _reforming = false;
+            _brokenReports.Clear();
+            string key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+            string[] endPoints = members.Select(m => m.RingEndPoint).ToArray();
+            for (int rank = 0; rank < members.Count; rank++)
+                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank));
+            Log($"step {completedSteps}: ring generation {_generation} formed with {members.Count} worker{(members.Count == 1 ? "" : "s")}: " +
+                string.Join(", ", members.Select(m => $"rank {members.IndexOf(m)} = worker {m.Index}")) +
+                (donorRank >= 0 ? $"; rank {donorRank} passes step {completedSteps} to the members one step behind" : ""));
+        }
+
+        WorkerEntry? WorkerOf(IActorRef actor) => _workers.FirstOrDefault(w => w.Actor.Equals(actor));
+
+        void OnRingBroken(RingBroken broken)
+        {
+            var worker = WorkerOf(Sender);
+            if (worker is null || broken.Generation != _generation) return; // a stale report from an old ring
+            _brokenReports[worker.Index] = broken.CompletedSteps;
+            if (!_reforming)
+            {
+                _reforming = true;
+                Log($"step {broken.CompletedSteps}: ring generation {_generation} broke ({broken.Reason}); probing the workers");
+                foreach (var member in _members.Where(m => m.Alive))
+                {
+                    _probesPending.Add(member.Index);
+                    int index = member.Index;
+                    long generation = _generation;
+                    member.Actor.Ask<ProbeAnswer>(new Probe(generation), _settings.ProbeTimeout)
+                        .PipeTo(Self, success: _ => new ProbeResult(index, generation, true), failure: _ => new ProbeResult(index, generation, false));
+                }
+            }
+            TryReform();
+        }
+
+        void OnProbeResult(ProbeResult result)
+        {
+            if (result.Generation != _generation) return;
+            _probesPending.Remove(result.WorkerIndex);
+            if (!result.Answered) MarkLost(_workers[result.WorkerIndex], $"did not answer within {_settings.ProbeTimeout.TotalSeconds:0.#} s");
+            TryReform();
+        }
+
+        /// <summary>Unreachable may only mean busy: ask the worker itself before giving up on it.</summary>
+        void ProbeUnreachable(Address address)
+        {
+            var worker = _workers.FirstOrDefault(w => w.Address.Equals(address));
+            if (worker is null || !worker.Alive || worker.ExitCode is not null) return;
+            var timeout = _settings.ProbeTimeout * 5;
+            worker.Actor.Ask<ProbeAnswer>(new Probe(-1), timeout).PipeTo(Self,
+                success: _ => new UnreachableProbeResult(worker.Index, true), failure: _ => new UnreachableProbeResult(worker.Index, false));
+        }
+
+        void OnMemberLost(Address address, string how)
+        {
+            var worker = _workers.FirstOrDefault(w => w.Address.Equals(address));
+            if (worker is null || !worker.Alive || worker.ExitCode is not null) return;
+            MarkLost(worker, how);
+            _probesPending.Remove(worker.Index);
+            if (_reforming) TryReform();
+            else CheckAllFinished();
+        }
+
+        void MarkLost(WorkerEntry worker, string how)
+        {
+            if (!worker.Alive) return;
+            worker.Alive = false;
+            Log($"step {StepsDone}: lost {worker}: {how}; downing it");
+            _cluster.Down(worker.Address);
+        }
+
+        /// <summary>Once every probe is answered or timed out and every survivor has reported the broken ring
+        /// (each does on its next allreduce), the survivors form the next ring.</summary>
+        void TryReform()
+        {
+            if (!_reforming || _probesPending.Count > 0) return;
+            var survivors = _members.Where(m => m.Alive).ToList();
+            if (survivors.Count == 0)
+            {
+                Log("every worker is lost; the job failed (restart the driver and workers with --resume)");
+                _finished.TrySetResult(1);
+                return;
+            }
+            if (survivors.Any(m => !_brokenReports.ContainsKey(m.Index))) return;
+            long ahead = survivors.Max(m => _brokenReports[m.Index]);
+            bool someBehind = survivors.Any(m => _brokenReports[m.Index] < ahead);
+            int donor = someBehind ? survivors.FindIndex(m => _brokenReports[m.Index] == ahead) : -1;
+            FormRing(survivors, ahead, donor);
+        }
+
+        void OnJobFinished(JobFinished finished)
+        {
+            var worker = WorkerOf(Sender) ?? _workers.FirstOrDefault(w => w.Actor.Path.Address.Equals(Sender.Path.Address));
+            Sender.Tell(new Acknowledged());
+            if (worker is null) return;
+            worker.ExitCode = finished.ExitCode;
+            Log($"{worker} finished with exit code {finished.ExitCode} after {finished.CompletedSteps} steps; results in {finished.OutputFolder}");
+            if (finished.ExitCode != 0)
+            {
+                Log("a worker failed; the job failed");
+                _finished.TrySetResult(finished.ExitCode);
+                return;
+            }
+            CheckAllFinished();
+        }
+
+        void CheckAllFinished()
+        {
+            var remaining = _workers.Where(w => w.Alive && w.ExitCode is null).ToList();
+            if (_workers.Count < _settings.Workers || remaining.Count > 0) return;
+            bool anyFinished = _workers.Any(w => w.ExitCode == 0);
+            Log(anyFinished ? "the job finished" : "no worker finished the job");
+            _finished.TrySetResult(anyFinished ? 0 : 1);
+        }
+    }
+}

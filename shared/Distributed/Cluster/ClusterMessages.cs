@@ -1,0 +1,35 @@
+namespace Recipes.Runtime.Distributed.Cluster;
+
+// Control messages between the driver and the workers (small, through Akka). Gradients never travel here:
+// they go over the TCP ring whose membership these messages describe.
+
+/// <summary>Worker -> driver: may I join? The driver answers with a <see cref="JoinChallenge"/>.</summary>
+public sealed record JoinHello(string WorkerName);
+
+/// <summary>Driver -> worker: prove you know the shared secret by returning HMAC-SHA256(secret, nonce).</summary>
+public sealed record JoinChallenge(string NonceBase64);
+
+/// <summary>Worker -> driver: the proof and the address of the worker's ring listener.</summary>
+public sealed record JoinProof(string WorkerName, string ProofBase64, string RingEndPoint);
+
+/// <summary>Driver -> worker: refused (wrong secret, job already full...).</summary>
+public sealed record JoinRefused(string Reason);
+
+/// <summary>Driver -> worker: the recipe's command line to run, and the worker's folder for results.</summary>
+public sealed record JobAssigned(string[] Arguments, int WorkerIndex);
+
+/// <summary>Driver -> worker: form ring <paramref name="Generation"/>. <paramref name="CompletedSteps"/> is the
+/// most steps any member completed; if some completed one fewer, <paramref name="DonorRank"/> sends them the
+/// result of that last step first (<paramref name="DonorRank"/> is -1 when everyone is level).</summary>
+public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank);
+
+/// <summary>Worker -> driver: ring <paramref name="Generation"/> failed after <paramref name="CompletedSteps"/> steps.</summary>
+public sealed record RingBroken(long Generation, long CompletedSteps, string Reason);
+
+/// <summary>Driver -> worker (and back): are you alive?</summary>
+public sealed record Probe(long Generation);
+public sealed record ProbeAnswer(long Generation);
+
+/// <summary>Worker -> driver: the job ended in this worker with this exit code; answered by <see cref="Acknowledged"/>.</summary>
+public sealed record JobFinished(int ExitCode, long CompletedSteps, string OutputFolder);
+public sealed record Acknowledged;

@@ -1,0 +1,163 @@
+using System.Net;
+using Recipes.Runtime.Distributed.Ring;
+
+namespace Recipes.Runtime.Distributed.Cluster;
+
+/// <summary>
+/// A worker's view of the job's process group: the current TCP ring, formed from the driver's latest
+/// <see cref="RingPlan"/>. When the ring fails (a neighbour died or hung) the worker reports it, waits for
+/// the driver's next plan, forms the new ring and throws <see cref="ProcessGroupChangedException"/> so the
+/// trainer recomputes the step with the new share-out.
+///
+/// A ring can fail after some members finished an allreduce and before others did (the last segments were
+/// in flight). Those that finished have applied the step; the rest have not. Each member therefore keeps
+/// the result of its last allreduce, the driver tells the new ring who is ahead, and the first collective of
+/// the new ring passes that result to the members behind (an allreduce where only the donor contributes),
+/// which take it as the result of their pending step. Everyone is level again without losing a step.
+/// </summary>
+public sealed class ClusterProcessGroup : IProcessGroup, IDisposable
+{
+    readonly RingListener _listener;
+    readonly RingSettings _settings;
+    readonly Action<RingBroken> _report;
+    readonly TimeSpan _planTimeout;
+    readonly TextWriter _log;
+    readonly object _gate = new();
+    RingPlan? _latestPlan;
+    string? _abortReason;
+    RingAllReduce? _ring;
+    RingPlan? _ringPlan;
+    bool _catchUpDone;
+    long _completed;
+    float[] _lastResult = [];
+    float[] _scratch = [];
+
+    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, TimeSpan planTimeout, TextWriter log)
+    {
+        _listener = listener;
+        _settings = settings;
+        _report = report;
+        _planTimeout = planTimeout;
+        _log = log;
+    }
+
+    public int Rank => CurrentPlan.Rank;
+    public int Size => CurrentPlan.EndPoints.Length;
+    public long CompletedSteps => _completed;
+    public long Generation => CurrentPlan.Generation;
+
+    RingPlan CurrentPlan => _ringPlan ?? throw new InvalidOperationException("the ring has not been formed yet");
+
+    /// <summary>A plan from the driver (called on Akka's threads).</summary>
+    public void Offer(RingPlan plan)
+    {
+        lock (_gate)
+        {
+            if (_latestPlan is null || plan.Generation > _latestPlan.Generation) _latestPlan = plan;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>The job cannot go on (the driver is gone): wake and fail whatever the training thread waits for.</summary>
+    public void Abort(string reason)
+    {
+        lock (_gate)
+        {
+            _abortReason ??= reason;
+            Monitor.PulseAll(_gate);
+        }
+        _ring?.Dispose();
+    }
+
+    /// <summary>Waits for a plan newer than <paramref name="afterGeneration"/> and forms its ring; a formation
+    /// that fails is reported and the next plan awaited.</summary>
+    public void FormRing(long afterGeneration)
+    {
+        while (true)
+        {
+            RingPlan plan;
+            lock (_gate)
+            {
+                var deadline = DateTime.UtcNow + _planTimeout;
+                while (_abortReason is null && (_latestPlan is null || _latestPlan.Generation <= afterGeneration))
+                {
+                    var remaining = deadline - DateTime.UtcNow;
+                    if (remaining <= TimeSpan.Zero)
+                        throw new IOException($"cluster: no ring plan from the driver within {_planTimeout.TotalSeconds:0} s");
+                    Monitor.Wait(_gate, remaining);
+                }
+                ThrowIfAborted();
+                plan = _latestPlan!;
+            }
+            try
+            {
+                _ring = RingAllReduce.Form(_listener, plan.Rank, plan.EndPoints.Select(IPEndPoint.Parse).ToArray(), plan.Generation,
+                    Convert.FromHexString(plan.KeyHex), _settings);
+                _ringPlan = plan;
+                _catchUpDone = plan.DonorRank < 0;
+                return;
+            }
+            catch (RingPeerException error)
+            {
+                ThrowIfAborted();
+                _log.WriteLine($"cluster: forming ring generation {plan.Generation} failed: {error.Message}");
+                _report(new RingBroken(plan.Generation, _completed, error.Message));
+                afterGeneration = plan.Generation;
+            }
+        }
+    }
+
+    public void SumInPlace(Memory<float> values)
+    {
+        if (_ring is null) FormRing(afterGeneration: 0);
+        if (_lastResult.Length != values.Length)
+        {
+            // Sized once: every call of a training run sums the same gradient buffer.
+            _lastResult = new float[values.Length];
+            _scratch = new float[values.Length];
+        }
+        try
+        {
+            if (!_catchUpDone)
+            {
+                var plan = CurrentPlan;
+                bool donor = plan.Rank == plan.DonorRank;
+                float[] buffer = donor ? _lastResult : _scratch;
+                if (!donor) Array.Clear(_scratch);
+                _ring!.SumInPlace(buffer); // x + 0 + 0 = x: the donor's result, on every member
+                _catchUpDone = true;
+                if (_completed < plan.CompletedSteps)
+                {
+                    _scratch.CopyTo(values);
+                    _scratch.CopyTo(_lastResult, 0);
+                    _completed++;
+                    _log.WriteLine($"cluster: caught up on step {_completed} from rank {plan.DonorRank}");
+                    return;
+                }
+            }
+            _ring!.SumInPlace(values);
+            values.Span.CopyTo(_lastResult);
+            _completed++;
+        }
+        catch (Exception error) when (error is RingPeerException or ObjectDisposedException or InvalidOperationException)
+        {
+            ThrowIfAborted();
+            long failed = CurrentPlan.Generation;
+            _log.WriteLine($"cluster: ring generation {failed} failed after step {_completed}: {error.Message}");
+            _ring?.Dispose();
+            _ring = null;
+            _report(new RingBroken(failed, _completed, error.Message));
+            FormRing(afterGeneration: failed);
+            throw new ProcessGroupChangedException($"the ring re-formed as generation {CurrentPlan.Generation} with {Size} members", error);
+        }
+    }
+
+    void ThrowIfAborted()
+    {
+        string? reason;
+        lock (_gate) reason = _abortReason;
+        if (reason is not null) throw new IOException($"cluster: {reason}");
+    }
+
+    public void Dispose() => _ring?.Dispose();
+}

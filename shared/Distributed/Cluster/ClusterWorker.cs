@@ -1,0 +1,161 @@
+using System.Net;
+using Akka.Actor;
+using Recipes.Runtime.Distributed.Ring;
+using ClusterEvents = Akka.Cluster.ClusterEvent;
+
+namespace Recipes.Runtime.Distributed.Cluster;
+
+/// <summary>Where a worker finds the driver, what it binds to, and how it proves the secret.</summary>
+public sealed record ClusterWorkerSettings
+{
+    public required IPEndPoint Driver { get; init; }
+    /// <summary>The address this worker's Akka node and ring listener bind to (port 0: any free port).</summary>
+    public IPEndPoint Bind { get; init; } = new(IPAddress.Loopback, 0);
+    public required ClusterSecret Secret { get; init; }
+    public RingSettings Ring { get; init; } = new();
+    /// <summary>How long to wait for the job (the driver waits for every worker before handing it out).</summary>
+    public TimeSpan JobTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>How long to wait for a new ring after the old one failed.</summary>
+    public TimeSpan RingPlanTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// A worker process (Spark's executor): it joins the driver's cluster, proves the shared secret, receives the
+/// job (the recipe's own command line), and runs it with a <see cref="ClusterProcessGroup"/> so the same
+/// trainer loop sums gradients over the ring. It stops with an error if it loses the driver.
+/// </summary>
+public static class ClusterWorker
+{
+    /// <summary>Runs <paramref name="runJob"/>(arguments, group, output folder) once the driver assigns the job;
+    /// returns its exit code.</summary>
+    public static int Run(ClusterWorkerSettings settings, Func<string[], ClusterProcessGroup, int> runJob, Func<string[], string> outputFolderOf,
+        TextWriter log, CancellationToken cancellation)
+    {
+        using var listener = new RingListener(settings.Bind.Address);
+        using var system = ActorSystem.Create(ClusterConfiguration.SystemName, ClusterConfiguration.Create(settings.Bind, settings.Driver, "worker"));
+        var job = new TaskCompletionSource<JobAssigned>(TaskCreationOptions.RunContinuationsAsynchronously);
+        IActorRef? actor = null;
+        using var group = new ClusterProcessGroup(listener, settings.Ring, broken => actor?.Tell(broken), settings.RingPlanTimeout, log);
+        string name = $"{Environment.MachineName}/{Environment.ProcessId}";
+        actor = system.ActorOf(Props.Create(() => new WorkerActor(settings, name, listener.EndPoint.ToString(), group, job, log)), "worker");
+        log.WriteLine($"worker {name}: joining the driver at {settings.Driver}; ring listener at {listener.EndPoint}");
+        try
+        {
+            if (!job.Task.Wait(settings.JobTimeout, cancellation))
+                throw new IOException($"cluster: no job from the driver at {settings.Driver} within {settings.JobTimeout.TotalMinutes:0.#} min");
+            var assigned = job.Task.Result;
+            log.WriteLine($"worker {name}: assigned as worker {assigned.WorkerIndex}");
+            group.FormRing(afterGeneration: 0);
+            int exitCode = runJob(assigned.Arguments, group);
+            try
+            {
+                actor.Ask<Acknowledged>(new JobFinished(exitCode, group.CompletedSteps, outputFolderOf(assigned.Arguments)), TimeSpan.FromSeconds(10)).Wait(cancellation);
+            }
+            catch (AggregateException)
+            {
+                log.WriteLine($"worker {name}: the driver did not acknowledge the end of the job");
+            }
+            return exitCode;
+        }
+        catch (AggregateException error) when (error.InnerException is IOException io)
+        {
+            throw io;
+        }
+        finally
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    sealed record RetryJoin;
+    sealed record DriverSilent(Address Address);
+    static readonly TimeSpan DriverSilenceLimit = TimeSpan.FromSeconds(20);
+
+    sealed class WorkerActor : ReceiveActor, IWithTimers
+    {
+        readonly ClusterWorkerSettings _settings;
+        readonly string _name;
+        readonly string _ringEndPoint;
+        readonly ClusterProcessGroup _group;
+        readonly TaskCompletionSource<JobAssigned> _job;
+        readonly TextWriter _log;
+        readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+        IActorRef? _driver;
+        int _joinAttempts;
+        bool _jobDone; // after it, the driver leaving is the normal end, not a failure
+
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        public WorkerActor(ClusterWorkerSettings settings, string name, string ringEndPoint, ClusterProcessGroup group,
+            TaskCompletionSource<JobAssigned> job, TextWriter log)
+        {
+            _settings = settings;
+            _name = name;
+            _ringEndPoint = ringEndPoint;
+            _group = group;
+            _job = job;
+            _log = log;
+            Receive<RetryJoin>(_ =>
+            {
+                if (_driver is not null) return;
+                if (++_joinAttempts > 60)
+                {
+                    Fail($"could not reach the driver at {_settings.Driver} in 60 s");
+                    return;
+                }
+                Context.ActorSelection(ClusterConfiguration.DriverPath(_settings.Driver)).Tell(new JoinHello(_name));
+            });
+            Receive<JoinChallenge>(challenge =>
+            {
+                if (_driver is not null) return; // answers to our repeated hellos: the first one is enough
+                _driver = Sender;
+                Timers.Cancel("join");
+                Sender.Tell(new JoinProof(_name, _settings.Secret.Prove(challenge.NonceBase64), _ringEndPoint));
+            });
+            Receive<JoinRefused>(refused => Fail($"the driver refused this worker: {refused.Reason}"));
+            Receive<JobAssigned>(assigned => _job.TrySetResult(assigned));
+            Receive<RingPlan>(plan => _group.Offer(plan));
+            Receive<Probe>(probe => Sender.Tell(new ProbeAnswer(probe.Generation)));
+            Receive<RingBroken>(broken => _driver?.Tell(broken));
+            Receive<JobFinished>(finished =>
+            {
+                _jobDone = true;
+                _driver?.Forward(finished);
+            });
+            // Unreachable may mean busy: give the driver a while to come back before giving up.
+            Receive<ClusterEvents.UnreachableMember>(e =>
+            {
+                if (e.Member.HasRole("driver")) Timers.StartSingleTimer("driver-lost", new DriverSilent(e.Member.Address), DriverSilenceLimit);
+            });
+            Receive<ClusterEvents.ReachableMember>(e =>
+            {
+                if (e.Member.HasRole("driver")) Timers.Cancel("driver-lost");
+            });
+            Receive<DriverSilent>(silent => Fail($"lost the driver at {silent.Address} (unreachable for {DriverSilenceLimit.TotalSeconds:0} s); restart the driver with --resume, then the workers"));
+            Receive<ClusterEvents.MemberRemoved>(e =>
+            {
+                if (e.Member.Address.Equals(_cluster.SelfAddress)) Fail("the driver removed this worker from the job");
+                else if (e.Member.HasRole("driver")) Fail($"lost the driver at {e.Member.Address} (removed); restart the driver with --resume, then the workers");
+            });
+            Receive<ClusterEvents.IMemberEvent>(_ => { });
+        }
+
+        protected override void PreStart()
+        {
+            _cluster.Subscribe(Self, ClusterEvents.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvents.IMemberEvent), typeof(ClusterEvents.UnreachableMember), typeof(ClusterEvents.ReachableMember));
+            Self.Tell(new RetryJoin());
+            Timers.StartPeriodicTimer("join", new RetryJoin(), TimeSpan.FromSeconds(1));
+        }
+
+        protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+        void Fail(string reason)
+        {
+            if (_jobDone) return;
+            _log.WriteLine($"worker {_name}: {reason}");
+            _job.TrySetException(new IOException($"cluster: {reason}"));
+            _group.Abort(reason);
+        }
+    }
+}

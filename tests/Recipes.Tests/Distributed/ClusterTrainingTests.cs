@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Recipes.Runtime.Data.Mnist;
+using Recipes.Runtime.Models;
+using Recipes.Runtime.Distributed.Cluster;
+using Recipes.Tests.Recipes;
+
+namespace Recipes.Tests.Distributed;
+
+/// <summary>The mnist recipe in cluster mode: a driver and worker processes on 127.0.0.1, against the same
+/// recipe run as local[1] in one process (shared by the tests through <see cref="LocalRun"/>).</summary>
+public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.LocalRun>
+{
+    static readonly TimeSpan JobLimit = TimeSpan.FromSeconds(150);
+    const string Secret = "correct-horse-battery-staple";
+
+    /// <summary>Small IDX files and the local[1] run every cluster run is compared with: 2 epochs of 12 steps.</summary>
+    public sealed class LocalRun : IDisposable
+    {
+        public string Folder { get; } = Path.Combine(Path.GetTempPath(), $"cluster-tests-{Guid.NewGuid():N}");
+        public string Data => Path.Combine(Folder, "idx");
+        public string Output => Path.Combine(Folder, "local");
+
+        public LocalRun()
+        {
+            Directory.CreateDirectory(Data);
+            IdxWriter.WriteDataset(GeneratedDigits.Create(1200, seed: 5), Path.Combine(Data, "train-images-idx3-ubyte"), Path.Combine(Data, "train-labels-idx1-ubyte"), gzip: false);
+            IdxWriter.WriteDataset(GeneratedDigits.Create(400, seed: 6), Path.Combine(Data, "t10k-images-idx3-ubyte"), Path.Combine(Data, "t10k-labels-idx1-ubyte"), gzip: false);
+            var run = RecipeProcess.Run("mnist", [.. JobOptions(this), "--master", "local[1]", "--output", Output], JobLimit);
+            Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        }
+
+        public void Dispose()
+        {
+            if (Directory.Exists(Folder)) Directory.Delete(Folder, recursive: true);
+        }
+    }
+
+    readonly LocalRun _local;
+
+    public ClusterTrainingTests(LocalRun local) => _local = local;
+
+    static string[] JobOptions(LocalRun run) =>
+        ["--data", run.Data, "--epochs", "2", "--batch-size", "100", "--seed", "3", "--cache", Path.Combine(run.Folder, "cache")];
+
+    static float[] Weights(string output)
+    {
+        using var model = SavedClassifier.Load(Path.Combine(output, "model.bin"), info => new LeNet5(info.ClassCount), out _);
+        return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
+    }
+
+    static double Accuracy(string output)
+    {
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        return metrics.RootElement.GetProperty("metrics").GetProperty("test_accuracy").GetDouble();
+    }
+
+    static double MaxDifference(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        return a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+    }
+
+    static readonly Dictionary<string, string> GoodSecret = new() { [ClusterSecret.EnvironmentVariable] = Secret };
+
+    void StartDriver(RecipeProcessGroup processes, int workers, int port, string output) =>
+        processes.Start("driver", "mnist", [.. JobOptions(_local), "--master", $"cluster[{workers}]", "--cluster-listen", $"127.0.0.1:{port}", "--output", output], GoodSecret);
+
+    [Fact]
+    public void Two_worker_processes_reach_the_weights_of_local_1_and_a_worker_with_the_wrong_secret_is_refused()
+    {
+        int port = RecipeProcessGroup.FreePort();
+        string output = Path.Combine(_local.Folder, "two-workers");
+        using var processes = new RecipeProcessGroup();
+        StartDriver(processes, 2, port, output);
+
+        processes.Start("intruder", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], new Dictionary<string, string> { [ClusterSecret.EnvironmentVariable] = "not-the-secret" });
+        Assert.Equal(1, processes.WaitForExit("intruder", JobLimit));
+        Assert.Contains("error: cluster: the driver refused this worker: wrong secret", processes.Output("intruder"));
+
+        processes.Start("worker-a", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        processes.Start("worker-b", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        Assert.True(processes.WaitForExit("driver", JobLimit) == 0, processes.Output("driver"));
+        string driverLog = processes.Output("driver");
+        Assert.Matches(@"refused worker \S+ at akka\.tcp://recipes@127\.0\.0\.1:\d+: wrong secret", driverLog);
+        Assert.Contains("the job finished", driverLog);
+
+        float[] expected = Weights(_local.Output);
+        foreach (string worker in new[] { "0", "1" })
+        {
+            string folder = Path.Combine(output, "workers", worker);
+            double difference = MaxDifference(expected, Weights(folder));
+            Assert.True(difference < 2e-4, $"worker {worker}: max weight difference to local[1] {difference}");
+            Assert.Equal(Accuracy(_local.Output), Accuracy(folder), 3);
+        }
+        Assert.Equal(Weights(Path.Combine(output, "workers", "0")), Weights(Path.Combine(output, "workers", "1")));
+    }
+
+    [Fact]
+    public void When_one_of_three_workers_is_killed_mid_epoch_the_others_re_form_the_ring_and_finish_the_same_training()
+    {
+        int port = RecipeProcessGroup.FreePort();
+        string output = Path.Combine(_local.Folder, "elastic");
+        using var processes = new RecipeProcessGroup();
+        StartDriver(processes, 3, port, output);
+        foreach (string worker in new[] { "w0", "w1", "w2" }) processes.Start(worker, "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+
+        // The end of epoch 1 as seen by one worker: kill another one during epoch 2.
+        Assert.True(processes.WaitForOutput("w0", "epoch 1/2", JobLimit), processes.Output("w0"));
+        processes.Kill("w1");
+        Assert.True(processes.WaitForExit("driver", JobLimit) == 0, processes.Output("driver"));
+
+        string driverLog = processes.Output("driver");
+        Assert.Matches(@"lost worker \d \(", driverLog);
+        Assert.Matches(@"step \d+: ring generation 2 formed with 2 workers", driverLog);
+        var survivors = Directory.GetDirectories(Path.Combine(output, "workers")).Where(folder => File.Exists(Path.Combine(folder, "metrics.json"))).ToList();
+        Assert.Equal(2, survivors.Count);
+
+        // The survivors took exactly the steps of the uninterrupted run, every batch in full: same weights, same accuracy.
+        float[] expected = Weights(_local.Output);
+        foreach (string folder in survivors)
+        {
+            double difference = MaxDifference(expected, Weights(folder));
+            Assert.True(difference < 2e-4, $"{folder}: max weight difference to the uninterrupted run {difference}\n{driverLog}");
+            Assert.True(Math.Abs(Accuracy(folder) - Accuracy(_local.Output)) <= 0.01, $"{folder}: accuracy {Accuracy(folder)} vs {Accuracy(_local.Output)}");
+        }
+
+        var lost = Regex.Match(driverLog, @"driver (\d\d:\d\d:\d\d\.\d{3}): step \d+: lost worker");
+        var formed = Regex.Match(driverLog, @"driver (\d\d:\d\d:\d\d\.\d{3}): step \d+: ring generation 2 formed");
+        if (lost.Success && formed.Success)
+        {
+            var seconds = TimeSpan.ParseExact(formed.Groups[1].Value, @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture)
+                - TimeSpan.ParseExact(lost.Groups[1].Value, @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture);
+            Console.WriteLine($"ring re-formed {seconds.TotalMilliseconds:F0} ms after the worker was declared lost");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Recipes.Runtime.Data.TimeSeries;
+using Recipes.Runtime.Summaries;
+using Recipes.Tests.Data.TimeSeries;
+
+namespace Recipes.Tests.Recipes;
+
+/// <summary>Short end-to-end runs of the anomaly-detection recipe as a separate process (seconds, not minutes).</summary>
+public sealed class AnomalyDetectionRecipeTests : IDisposable
+{
+    readonly string _folder = Path.Combine(Path.GetTempPath(), $"anomaly-recipe-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    string[] Common(string output) =>
+        ["--output", output, "--cache", Path.Combine(_folder, "cache"), "--epochs", "1", "--batch-size", "500", "--master", "local[2]"];
+
+    static JsonElement Metrics(string output) => JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json"))).RootElement;
+
+    [Fact]
+    public void Offline_run_generates_a_series_and_scores_the_whole_of_it_against_its_own_labels()
+    {
+        string output = Path.Combine(_folder, "offline");
+        var run = RecipeProcess.Run("anomaly-detection", [.. Common(output), "--offline", "--max-samples", "1500", "--whole-series"]);
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains("GENERATED", run.Output);
+
+        var root = Metrics(output);
+        Assert.Equal("anomaly-detection", root.GetProperty("recipe").GetString());
+        Assert.Equal("generated", root.GetProperty("data_source").GetString());
+        Assert.Equal(2, root.GetProperty("workers").GetInt32());
+        var metrics = root.GetProperty("metrics");
+        Assert.Equal(5, metrics.GetProperty("windows_total").GetInt32());
+        int detected = metrics.GetProperty("windows_detected").GetInt32();
+        Assert.InRange(detected, 0, 5);
+        Assert.True(metrics.GetProperty("false_positives").GetInt32() >= 0);
+        Assert.True(metrics.GetProperty("nab_score").GetDouble() <= 100);
+        // 1% of the 10,269 points the whole series can forecast (ties could add a few).
+        int anomalies = metrics.GetProperty("anomalies").GetInt32();
+        Assert.InRange(anomalies, 102, 110);
+        Assert.Equal(10_269, root.GetProperty("scored_points").GetInt32());
+        Assert.Equal(1500, root.GetProperty("train_windows").GetInt32());
+
+        string[] csv = File.ReadAllLines(Path.Combine(output, AnomalyCsv.FileName));
+        Assert.Equal(AnomalyCsv.Header, csv[0]);
+        Assert.Equal(anomalies, csv.Length - 1);
+        Assert.Equal(metrics.GetProperty("false_positives").GetInt32(), csv.Count(line => line.EndsWith(",false")) - NotScored(csv));
+        foreach (string file in new[] { AnomalyCharts.SeriesFile, AnomalyCharts.PredictionFile, AnomalyCharts.ErrorFile, AnomalyCharts.AnomaliesFile, "training.png", "model.bin", "model.json", "data/generated_taxi.csv", "data/generated_windows.json" })
+            Assert.True(new FileInfo(Path.Combine(output, file)).Length > 0, file);
+        Assert.Contains("differ from the trained model's by at most 0", run.Output);
+    }
+
+    // Flags in NAB's probationary period (the first 750 points) are neither windows nor false positives.
+    static int NotScored(string[] csv) =>
+        csv.Skip(1).Count(line => DateTime.Parse(line[..19], System.Globalization.CultureInfo.InvariantCulture) < new DateTime(2014, 7, 1).AddMinutes(30 * 750) && line.EndsWith(",false"));
+
+    [Fact]
+    public void The_real_series_gives_the_seeds_shapes_and_is_scored_against_a_NAB_labels_file()
+    {
+        // NAB's labels file for this series, written in NAB's format from its nyc_taxi entry.
+        string labels = Path.Combine(_folder, "combined_windows.json");
+        Directory.CreateDirectory(_folder);
+        NabWindowsFile.Write(labels, new Dictionary<string, IReadOnlyList<AnomalyWindow>> { [NabNycTaxi.LabelsKey] = NabNycTaxi.KnownWindows });
+
+        string output = Path.Combine(_folder, "real");
+        var run = RecipeProcess.Run("anomaly-detection", [.. Common(output), "--data", SharedSampleData.NycTaxiCsv, "--windows", labels]);
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains("x_train 9218x50x3, y_train 9218, x_test 1000x50x3, y_test 1000", run.Output);
+        Assert.Contains($"Labels: 5 anomaly windows from {labels}", run.Output);
+
+        var root = Metrics(output);
+        Assert.Equal("local", root.GetProperty("data_source").GetString());
+        Assert.Equal("test", root.GetProperty("score_range").GetString());
+        var metrics = root.GetProperty("metrics");
+        // Only the January blizzard falls in the last 1,000 points; the seed flags its 10 largest errors.
+        Assert.Equal(1, metrics.GetProperty("windows_total").GetInt32());
+        Assert.Equal(10, metrics.GetProperty("anomalies").GetInt32());
+        Assert.Equal(10, File.ReadAllLines(Path.Combine(output, AnomalyCsv.FileName)).Length - 1);
+        Assert.Contains("4 labelled windows fall outside the scored range", run.Output);
+    }
+
+    [Fact]
+    public void A_malformed_series_ends_in_one_line_naming_the_file_and_exit_code_1()
+    {
+        Directory.CreateDirectory(_folder);
+        string data = Path.Combine(_folder, "bad.csv");
+        File.WriteAllText(data, "timestamp,value\n2014-07-01 00:00:00,1\n2014-07-01 00:30:00,many\n");
+        var run = RecipeProcess.Run("anomaly-detection", [.. Common(Path.Combine(_folder, "out")), "--data", data]);
+        Assert.Equal(1, run.ExitCode);
+        string error = run.Errors.Trim();
+        Assert.Single(error.Split('\n'));
+        Assert.Equal($"error: {data}: line 3: 'many' is not a finite number", error);
+    }
+
+    [Fact]
+    public void A_malformed_labels_file_ends_in_one_line_naming_it()
+    {
+        Directory.CreateDirectory(_folder);
+        string labels = Path.Combine(_folder, "labels.json");
+        File.WriteAllText(labels, """{"generated/generated_taxi.csv": [["2014-08-01 00:00:00"]]}""");
+        var run = RecipeProcess.Run("anomaly-detection", [.. Common(Path.Combine(_folder, "out")), "--offline", "--windows", labels]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: {labels}: \"generated/generated_taxi.csv\" window 1: expected [start, end], found 1 items", run.Errors.Trim());
+    }
+}
