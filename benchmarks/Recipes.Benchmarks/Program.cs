@@ -2,7 +2,8 @@
 //
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- resnet [--images 64]
-//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]   (then mnist cluster vs local[2])
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- mnist-cluster [--epochs 4] [--samples 6000] [--batch-size 100]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch), the PIL one python3-pil
@@ -21,10 +22,19 @@ resnet.SetAction(parsed => ResNetInferenceBenchmark.Run(parsed.GetValue(timedIma
 var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 10, Description = "Timed allreduces per size (after one warm-up)" };
 var halfPrecision = new Option<bool>("--fp16") { Description = "Also time the ring with FP16 compression" };
 var allreduce = new Command("allreduce", "TCP ring allreduce (2 and 3 processes) at 1/10/100 MB vs the in-process sum of two arrays") { repeat, halfPrecision };
-allreduce.SetAction(parsed => AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision)));
+allreduce.SetAction(parsed =>
+{
+    int exitCode = AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision));
+    return exitCode != 0 ? exitCode : ClusterTrainingBenchmark.Run(epochs: 4, samples: 6000, batchSize: 100);
+});
+var clusterEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 4, Description = "Epochs per configuration (the first is warm-up)" };
+var clusterSamples = new Option<int>("--samples") { DefaultValueFactory = _ => 6000, Description = "Generated training samples" };
+var clusterBatch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 100, Description = "Global batch" };
+var mnistCluster = new Command("mnist-cluster", "mnist training samples/s: 2 worker processes (cluster) vs local[2]") { clusterEpochs, clusterSamples, clusterBatch };
+mnistCluster.SetAction(parsed => ClusterTrainingBenchmark.Run(parsed.GetValue(clusterEpochs), parsed.GetValue(clusterSamples), parsed.GetValue(clusterBatch)));
 var folder = new Option<string>("--folder") { DefaultValueFactory = _ => "../shared/data/cats-dogs", Description = "A folder of JPEGs (searched recursively)" };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10, Description = "Timed seconds per configuration (after a warm-up pass)" };
 var images = new Command("images", "Image preprocessing images/s: our pipeline with 1 and 2 workers vs PIL + numpy") { folder, seconds, python };
 images.SetAction(parsed => ImagePipelineBenchmark.Run(parsed.GetValue(folder)!, parsed.GetValue(seconds), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, images, resnet };
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mnistCluster, images, resnet };
 return root.Parse(args).Invoke();

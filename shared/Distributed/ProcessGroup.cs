@@ -28,3 +28,15 @@ public sealed class SingleProcess : IProcessGroup
 
 /// <summary>The group lost or gained members during a collective; the step must be computed again.</summary>
 public sealed class ProcessGroupChangedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// A process group that newcomers may join at epoch boundaries. The trainer calls <see cref="AtEpochBoundary"/>
+/// before its first epoch and after each epoch but the last; when the group grows there, one member's state
+/// (<c>captureState</c>: a checkpoint's bytes) is handed to the newcomers, for whom the call
+/// returns it to adopt. Members already training get null and go on with the new <see cref="IProcessGroup.Rank"/>
+/// and <see cref="IProcessGroup.Size"/>.
+/// </summary>
+public interface IElasticProcessGroup : IProcessGroup
+{
+    byte[]? AtEpochBoundary(bool trainingStarts, Func<byte[]> captureState);
+}

@@ -85,6 +85,10 @@ public sealed class Trainer : IDisposable
             Epoch = 0, NextBatch = 0, Iteration = 0, Seed = Settings.Seed, GlobalBatchSize = batchSize, SampleCount = train.Count,
         };
         if (Settings.Resume) position = ResumeFrom(train.Count);
+        var elastic = Settings.Processes as IElasticProcessGroup;
+        var startPosition = position;
+        byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, () => CaptureState(startPosition));
+        if (adopted is not null) position = AdoptState(adopted, train.Count);
         var completed = new List<EpochReport>(position.CompletedEpochs);
 
         foreach (var observer in Settings.Observers) observer.TrainingStarted(position.Epoch, Settings.Epochs, batchesPerEpoch, train.Count);
@@ -183,6 +187,15 @@ public sealed class Trainer : IDisposable
                     SampleCount = train.Count, CompletedEpochs = completed,
                 });
             if (cancellation.IsCancellationRequested && epoch < Settings.Epochs) interrupted = true;
+            if (elastic is not null && epoch < Settings.Epochs && !interrupted && !reachedEnd)
+            {
+                var boundary = new CheckpointPosition
+                {
+                    Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
+                    SampleCount = train.Count, CompletedEpochs = completed,
+                };
+                elastic.AtEpochBoundary(trainingStarts: false, () => CaptureState(boundary));
+            }
         }
 
         var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds);
@@ -312,10 +325,27 @@ public sealed class Trainer : IDisposable
         return position;
     }
 
-    void SaveCheckpoint(CheckpointPosition position)
+    void SaveCheckpoint(CheckpointPosition position) =>
+        TrainingCheckpoint.Save(CheckpointPath!, WithSchedule(position), _replicas.MasterModel, _optimizer);
+
+    CheckpointPosition WithSchedule(CheckpointPosition position) =>
+        position with { ScheduleState = Settings.Schedule?.SaveState().ToDictionary() ?? new Dictionary<string, double>() };
+
+    byte[] CaptureState(CheckpointPosition position) => TrainingCheckpoint.ToBytes(WithSchedule(position), _replicas.MasterModel, _optimizer);
+
+    /// <summary>A newcomer to a process group takes over a member's weights, optimizer state and position.</summary>
+    CheckpointPosition AdoptState(byte[] state, int sampleCount)
     {
-        var withSchedule = position with { ScheduleState = Settings.Schedule?.SaveState().ToDictionary() ?? new Dictionary<string, double>() };
-        TrainingCheckpoint.Save(CheckpointPath!, withSchedule, _replicas.MasterModel, _optimizer);
+        const string origin = "the training state received from the process group";
+        using var stream = new MemoryStream(state, writable: false);
+        var position = TrainingCheckpoint.Load(stream, origin, _replicas.MasterModel, _optimizer);
+        if (position.Seed != Settings.Seed || position.GlobalBatchSize != Settings.GlobalBatchSize || position.SampleCount != sampleCount)
+            throw new Data.DataFileException(origin,
+                $"it comes from a run with seed {position.Seed}, batch {position.GlobalBatchSize}, {position.SampleCount} samples; " +
+                $"this process has seed {Settings.Seed}, batch {Settings.GlobalBatchSize}, {sampleCount} samples");
+        if (position.ScheduleState.Count > 0) Settings.Schedule?.RestoreState(position.ScheduleState);
+        _replicas.SynchroniseReplicas();
+        return position;
     }
 
     double OptimizerLearningRate() => _optimizer.GetLearningRate();

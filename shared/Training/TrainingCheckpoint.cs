@@ -33,7 +33,11 @@ public static class TrainingCheckpoint
     public const string FileName = "latest.ckpt";
     static readonly byte[] Magic = "RCKPT001"u8.ToArray();
 
-    public static void Save(string path, CheckpointPosition position, nn.Module model, optim.Optimizer optimizer)
+    public static void Save(string path, CheckpointPosition position, nn.Module model, optim.Optimizer optimizer) =>
+        AtomicFile.WriteAllBytes(path, ToBytes(position, model, optimizer));
+
+    /// <summary>The checkpoint's content in memory, e.g. to hand the training state to a worker that joins a job.</summary>
+    public static byte[] ToBytes(CheckpointPosition position, nn.Module model, optim.Optimizer optimizer)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
@@ -45,15 +49,22 @@ public static class TrainingCheckpoint
             WriteSection(writer, sectionWriter => model.save(sectionWriter));
             WriteSection(writer, sectionWriter => OptimizerCheckpoint.Save(optimizer, sectionWriter.BaseStream));
         }
-        AtomicFile.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        return buffer.ToArray();
     }
 
     public static CheckpointPosition Load(string path, nn.Module model, optim.Optimizer optimizer)
     {
         if (!File.Exists(path)) throw new DataFileException(path, "no checkpoint to resume from (train once without --resume first)");
+        using var file = File.OpenRead(path);
+        return Load(file, path, model, optimizer);
+    }
+
+    /// <summary>Loads checkpoint content from <paramref name="stream"/>; <paramref name="path"/> names its origin in errors.</summary>
+    public static CheckpointPosition Load(Stream stream, string path, nn.Module model, optim.Optimizer optimizer)
+    {
         try
         {
-            using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
             if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
                 throw new DataFileException(path, "not a training checkpoint (wrong magic bytes)");
             int jsonLength = reader.ReadInt32();

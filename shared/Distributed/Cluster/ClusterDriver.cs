@@ -77,6 +77,11 @@ public static class ClusterDriver
         bool _reforming;
         readonly Dictionary<int, long> _brokenReports = [];
         readonly HashSet<int> _probesPending = [];
+        // Workers that came after the job started, waiting for the members' next epoch boundary.
+        readonly List<WorkerEntry> _newcomers = [];
+        long _boundaryStep = -1;
+        bool _boundaryRegroups;
+        readonly Dictionary<int, IActorRef> _boundaryAskers = [];
 
         public DriverActor(ClusterDriverSettings settings, TextWriter log, TaskCompletionSource<int> finished)
         {
@@ -99,6 +104,7 @@ public static class ClusterDriver
                 if (!result.Answered) OnMemberLost(_workers[result.WorkerIndex].Address, "unreachable and silent to a probe");
             });
             Receive<JobFinished>(OnJobFinished);
+            Receive<EpochBoundary>(OnEpochBoundary);
             Receive<ClusterEvents.UnreachableMember>(e => ProbeUnreachable(e.Member.Address));
             Receive<ClusterEvents.MemberRemoved>(e => OnMemberLost(e.Member.Address, "removed from the cluster"));
             Receive<ClusterEvents.IMemberEvent>(_ => { });
@@ -129,8 +135,11 @@ public static class ClusterDriver
             }
             if (_workers.Count >= _settings.Workers)
             {
-                Log($"refused worker {proof.WorkerName} at {Sender.Path.Address}: the job already has its {_settings.Workers} workers");
-                Sender.Tell(new JoinRefused($"the job already has its {_settings.Workers} workers"));
+                var newcomer = new WorkerEntry(_workers.Count, proof.WorkerName, Sender, proof.RingEndPoint);
+                _workers.Add(newcomer);
+                _newcomers.Add(newcomer);
+                Log($"{newcomer} joined the running job, ring at {newcomer.RingEndPoint}; it enters the ring at the next epoch boundary");
+                newcomer.Actor.Tell(new JobAssigned(_settings.JobArguments(newcomer.Index), newcomer.Index, JoinsLate: true));
                 return;
             }
             var worker = new WorkerEntry(_workers.Count, proof.WorkerName, Sender, proof.RingEndPoint);
@@ -142,19 +151,58 @@ public static class ClusterDriver
             FormRing(_workers, completedSteps: 0, donorRank: -1);
         }
 
-        void FormRing(List<WorkerEntry> members, long completedSteps, int donorRank)
+        void FormRing(List<WorkerEntry> members, long completedSteps, int donorRank, int stateDonorRank = -1)
         {
-            _members = members;
+            _members = [.. members]; // a copy: late joiners are added to _workers, not to the running ring
             _generation++;
             _reforming = false;
             _brokenReports.Clear();
             string key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             string[] endPoints = members.Select(m => m.RingEndPoint).ToArray();
             for (int rank = 0; rank < members.Count; rank++)
-                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank));
+                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank, stateDonorRank));
             Log($"step {completedSteps}: ring generation {_generation} formed with {members.Count} worker{(members.Count == 1 ? "" : "s")}: " +
                 string.Join(", ", members.Select(m => $"rank {members.IndexOf(m)} = worker {m.Index}")) +
-                (donorRank >= 0 ? $"; rank {donorRank} passes step {completedSteps} to the members one step behind" : ""));
+                (donorRank >= 0 ? $"; rank {donorRank} passes step {completedSteps} to the members one step behind" : "") +
+                (stateDonorRank >= 0 ? $"; rank {stateDonorRank} hands its training state to the newcomers" : ""));
+        }
+
+        /// <summary>The first member to reach an epoch boundary fixes whether newcomers join there, so every
+        /// member hears the same answer. If they do, the answer waits until every member has asked: by then all
+        /// have finished the epoch's last allreduce and may leave the old ring.</summary>
+        void OnEpochBoundary(EpochBoundary boundary)
+        {
+            if (boundary.Generation != _generation || _reforming)
+            {
+                Sender.Tell(new BoundaryDecision(false));
+                return;
+            }
+            if (boundary.CompletedSteps != _boundaryStep)
+            {
+                _boundaryStep = boundary.CompletedSteps;
+                _boundaryRegroups = _newcomers.Any(n => n.Alive);
+                _boundaryAskers.Clear();
+            }
+            if (!_boundaryRegroups)
+            {
+                Sender.Tell(new BoundaryDecision(false));
+                return;
+            }
+            _boundaryAskers[boundary.WorkerIndex] = Sender;
+            TryRegroup();
+        }
+
+        void TryRegroup()
+        {
+            var members = _members.Where(m => m.Alive).ToList();
+            if (!_boundaryRegroups || members.Any(m => !_boundaryAskers.ContainsKey(m.Index))) return;
+            var joining = _newcomers.Where(n => n.Alive).ToList();
+            _newcomers.Clear();
+            _boundaryRegroups = false;
+            foreach (var asker in _boundaryAskers.Values) asker.Tell(new BoundaryDecision(true));
+            _boundaryAskers.Clear();
+            Log($"step {_boundaryStep}: epoch boundary: admitting {string.Join(", ", joining)}");
+            FormRing([.. members, .. joining], _boundaryStep, donorRank: -1, stateDonorRank: 0);
         }
 
         WorkerEntry? WorkerOf(IActorRef actor) => _workers.FirstOrDefault(w => w.Actor.Equals(actor));
@@ -205,7 +253,11 @@ public static class ClusterDriver
             MarkLost(worker, how);
             _probesPending.Remove(worker.Index);
             if (_reforming) TryReform();
-            else CheckAllFinished();
+            else
+            {
+                TryRegroup();
+                CheckAllFinished();
+            }
         }
 
         void MarkLost(WorkerEntry worker, string how)
@@ -241,6 +293,14 @@ public static class ClusterDriver
             Sender.Tell(new Acknowledged());
             if (worker is null) return;
             worker.ExitCode = finished.ExitCode;
+            if (_newcomers.Remove(worker))
+            {
+                // It never entered the ring: its failure costs the job nothing.
+                worker.Alive = false;
+                Log($"{worker} left with exit code {finished.ExitCode} before entering the ring");
+                CheckAllFinished();
+                return;
+            }
             Log($"{worker} finished with exit code {finished.ExitCode} after {finished.CompletedSteps} steps; results in {finished.OutputFolder}");
             if (finished.ExitCode != 0)
             {
@@ -253,8 +313,13 @@ public static class ClusterDriver
 
         void CheckAllFinished()
         {
-            var remaining = _workers.Where(w => w.Alive && w.ExitCode is null).ToList();
+            var remaining = _workers.Where(w => w.Alive && w.ExitCode is null && !_newcomers.Contains(w)).ToList();
             if (_workers.Count < _settings.Workers || remaining.Count > 0) return;
+            foreach (var newcomer in _newcomers.Where(n => n.Alive))
+            {
+                Log($"{newcomer} was not admitted: the job ended before another epoch boundary");
+                newcomer.Actor.Tell(new JoinRefused("the job ended before an epoch boundary could admit this worker"));
+            }
             bool anyFinished = _workers.Any(w => w.ExitCode == 0);
             Log(anyFinished ? "the job finished" : "no worker finished the job");
             _finished.TrySetResult(anyFinished ? 0 : 1);

@@ -15,13 +15,23 @@ public sealed record JoinProof(string WorkerName, string ProofBase64, string Rin
 /// <summary>Driver -> worker: refused (wrong secret, job already full...).</summary>
 public sealed record JoinRefused(string Reason);
 
-/// <summary>Driver -> worker: the recipe's command line to run, and the worker's folder for results.</summary>
-public sealed record JobAssigned(string[] Arguments, int WorkerIndex);
+/// <summary>Driver -> worker: the recipe's command line to run, and the worker's folder for results.
+/// <paramref name="JoinsLate"/>: the job already runs; the worker enters the ring at the next epoch boundary.</summary>
+public sealed record JobAssigned(string[] Arguments, int WorkerIndex, bool JoinsLate = false);
 
 /// <summary>Driver -> worker: form ring <paramref name="Generation"/>. <paramref name="CompletedSteps"/> is the
 /// most steps any member completed; if some completed one fewer, <paramref name="DonorRank"/> sends them the
-/// result of that last step first (<paramref name="DonorRank"/> is -1 when everyone is level).</summary>
-public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank);
+/// result of that last step first (<paramref name="DonorRank"/> is -1 when everyone is level). When newcomers
+/// join at an epoch boundary, <paramref name="StateDonorRank"/> sends every member its whole training state
+/// (-1 otherwise).</summary>
+public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank, int StateDonorRank = -1);
+
+/// <summary>Worker -> driver at the end of an epoch: do newcomers join here? Every member asking at the same
+/// step gets the same <see cref="BoundaryDecision"/>.</summary>
+public sealed record EpochBoundary(int WorkerIndex, long Generation, long CompletedSteps);
+
+/// <summary>Driver -> worker: <paramref name="Regroup"/> true means a new ring plan with newcomers follows.</summary>
+public sealed record BoundaryDecision(bool Regroup);
 
 /// <summary>Worker -> driver: ring <paramref name="Generation"/> failed after <paramref name="CompletedSteps"/> steps.</summary>
 public sealed record RingBroken(long Generation, long CompletedSteps, string Reason);

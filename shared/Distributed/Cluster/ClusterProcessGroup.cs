@@ -14,14 +14,19 @@ namespace Recipes.Runtime.Distributed.Cluster;
 /// the result of its last allreduce, the driver tells the new ring who is ahead, and the first collective of
 /// the new ring passes that result to the members behind (an allreduce where only the donor contributes),
 /// which take it as the result of their pending step. Everyone is level again without losing a step.
+///
+/// A worker that joins a running job waits in <see cref="AtEpochBoundary"/> until the members reach the end of
+/// an epoch and the driver forms a ring that includes it; one member then hands everyone its training state
+/// over that ring (a broadcast: an allreduce where only the donor contributes) and the newcomer adopts it.
 /// </summary>
-public sealed class ClusterProcessGroup : IProcessGroup, IDisposable
+public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
 {
     readonly RingListener _listener;
     readonly RingSettings _settings;
     readonly Action<RingBroken> _report;
     readonly TimeSpan _planTimeout;
     readonly TextWriter _log;
+    readonly Func<long, long, bool> _regroupAt;
     readonly object _gate = new();
     RingPlan? _latestPlan;
     string? _abortReason;
@@ -32,8 +37,11 @@ public sealed class ClusterProcessGroup : IProcessGroup, IDisposable
     float[] _lastResult = [];
     float[] _scratch = [];
 
-    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, TimeSpan planTimeout, TextWriter log)
+    /// <param name="regroupAt">Asks the driver at an epoch boundary (generation, completed steps) whether newcomers join there.</param>
+    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, Func<long, long, bool> regroupAt,
+        TimeSpan planTimeout, TextWriter log)
     {
+        _regroupAt = regroupAt;
         _listener = listener;
         _settings = settings;
         _report = report;
@@ -45,6 +53,60 @@ public sealed class ClusterProcessGroup : IProcessGroup, IDisposable
     public int Size => CurrentPlan.EndPoints.Length;
     public long CompletedSteps => _completed;
     public long Generation => CurrentPlan.Generation;
+
+    /// <summary>This worker joins a job already running: it waits for the members' next epoch boundary.</summary>
+    public bool JoinsLate { get; set; }
+
+    /// <summary>How long a late joiner waits for the ring that admits it (up to a whole epoch of the others).</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    public byte[]? AtEpochBoundary(bool trainingStarts, Func<byte[]> captureState)
+    {
+        if (trainingStarts)
+        {
+            if (!JoinsLate) return null;
+            FormRing(afterGeneration: 0, JoinTimeout);
+            JoinsLate = false;
+            _completed = CurrentPlan.CompletedSteps;
+            byte[] state = ShareState(captureState);
+            _log.WriteLine($"cluster: joined ring generation {Generation} as rank {Rank} of {Size} after step {_completed}");
+            return state;
+        }
+        long generation = CurrentPlan.Generation;
+        if (!_regroupAt(generation, _completed)) return null;
+        // Every member has finished the epoch's last allreduce (the driver answers once all asked): the old ring can go.
+        _ring?.Dispose();
+        _ring = null;
+        FormRing(afterGeneration: generation);
+        ShareState(captureState);
+        _log.WriteLine($"cluster: after step {_completed} the ring grew to {Size} members (generation {Generation})");
+        return null;
+    }
+
+    /// <summary>The state donor's bytes, on every member of the ring, sent as floats holding two bytes each:
+    /// whole numbers below 2^16 are exact in float32, and adding the other members' zeros keeps them exact.</summary>
+    byte[] ShareState(Func<byte[]> captureState)
+    {
+        var plan = CurrentPlan;
+        if (plan.StateDonorRank < 0) throw new InvalidOperationException($"ring generation {plan.Generation} names no member to hand over the training state");
+        bool donor = plan.Rank == plan.StateDonorRank;
+        byte[] state = donor ? captureState() : [];
+        float[] length = donor ? [state.Length >> 16, state.Length & 0xFFFF] : [0, 0];
+        _ring!.SumInPlace(length);
+        int byteCount = ((int)length[0] << 16) | (int)length[1];
+        float[] packed = new float[(byteCount + 1) / 2];
+        if (donor)
+            for (int i = 0; i < byteCount; i++) packed[i / 2] += i % 2 == 0 ? state[i] : state[i] << 8;
+        _ring.SumInPlace(packed);
+        if (donor) return state;
+        byte[] received = new byte[byteCount];
+        for (int i = 0; i < byteCount; i++)
+        {
+            int pair = (int)packed[i / 2];
+            received[i] = (byte)(i % 2 == 0 ? pair & 0xFF : pair >> 8);
+        }
+        return received;
+    }
 
     RingPlan CurrentPlan => _ringPlan ?? throw new InvalidOperationException("the ring has not been formed yet");
 
@@ -71,19 +133,21 @@ public sealed class ClusterProcessGroup : IProcessGroup, IDisposable
 
     /// <summary>Waits for a plan newer than <paramref name="afterGeneration"/> and forms its ring; a formation
     /// that fails is reported and the next plan awaited.</summary>
-    public void FormRing(long afterGeneration)
+    public void FormRing(long afterGeneration) => FormRing(afterGeneration, _planTimeout);
+
+    void FormRing(long afterGeneration, TimeSpan planTimeout)
     {
         while (true)
         {
             RingPlan plan;
             lock (_gate)
             {
-                var deadline = DateTime.UtcNow + _planTimeout;
+                var deadline = DateTime.UtcNow + planTimeout;
                 while (_abortReason is null && (_latestPlan is null || _latestPlan.Generation <= afterGeneration))
                 {
                     var remaining = deadline - DateTime.UtcNow;
                     if (remaining <= TimeSpan.Zero)
-                        throw new IOException($"cluster: no ring plan from the driver within {_planTimeout.TotalSeconds:0} s");
+                        throw new IOException($"cluster: no ring plan from the driver within {planTimeout.TotalSeconds:0} s");
                     Monitor.Wait(_gate, remaining);
                 }
                 ThrowIfAborted();

@@ -35,7 +35,10 @@ public static class ClusterWorker
         using var system = ActorSystem.Create(ClusterConfiguration.SystemName, ClusterConfiguration.Create(settings.Bind, settings.Driver, "worker"));
         var job = new TaskCompletionSource<JobAssigned>(TaskCreationOptions.RunContinuationsAsynchronously);
         IActorRef? actor = null;
-        using var group = new ClusterProcessGroup(listener, settings.Ring, broken => actor?.Tell(broken), settings.RingPlanTimeout, log);
+        int workerIndex = -1;
+        using var group = new ClusterProcessGroup(listener, settings.Ring, broken => actor?.Tell(broken),
+            (generation, steps) => AskRegroup(actor!, new EpochBoundary(workerIndex, generation, steps), settings.RingPlanTimeout),
+            settings.RingPlanTimeout, log) { JoinTimeout = settings.JobTimeout };
         string name = $"{Environment.MachineName}/{Environment.ProcessId}";
         actor = system.ActorOf(Props.Create(() => new WorkerActor(settings, name, listener.EndPoint.ToString(), group, job, log)), "worker");
         log.WriteLine($"worker {name}: joining the driver at {settings.Driver}; ring listener at {listener.EndPoint}");
@@ -44,8 +47,11 @@ public static class ClusterWorker
             if (!job.Task.Wait(settings.JobTimeout, cancellation))
                 throw new IOException($"cluster: no job from the driver at {settings.Driver} within {settings.JobTimeout.TotalMinutes:0.#} min");
             var assigned = job.Task.Result;
-            log.WriteLine($"worker {name}: assigned as worker {assigned.WorkerIndex}");
-            group.FormRing(afterGeneration: 0);
+            workerIndex = assigned.WorkerIndex;
+            log.WriteLine($"worker {name}: assigned as worker {assigned.WorkerIndex}" + (assigned.JoinsLate ? "; the job runs already: joining at its next epoch boundary" : ""));
+            // A late joiner's ring forms when the trainer reaches its first epoch boundary (it waits there for the members').
+            if (assigned.JoinsLate) group.JoinsLate = true;
+            else group.FormRing(afterGeneration: 0);
             int exitCode = runJob(assigned.Arguments, group);
             try
             {
@@ -64,6 +70,18 @@ public static class ClusterWorker
         finally
         {
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    static bool AskRegroup(IActorRef worker, EpochBoundary boundary, TimeSpan timeout)
+    {
+        try
+        {
+            return worker.Ask<BoundaryDecision>(boundary, timeout).Result.Regroup;
+        }
+        catch (AggregateException error)
+        {
+            throw new IOException($"cluster: the driver did not answer at the epoch boundary after step {boundary.CompletedSteps} within {timeout.TotalSeconds:0} s", error.InnerException);
         }
     }
 
@@ -117,6 +135,7 @@ public static class ClusterWorker
             Receive<RingPlan>(plan => _group.Offer(plan));
             Receive<Probe>(probe => Sender.Tell(new ProbeAnswer(probe.Generation)));
             Receive<RingBroken>(broken => _driver?.Tell(broken));
+            Receive<EpochBoundary>(boundary => _driver?.Forward(boundary));
             Receive<JobFinished>(finished =>
             {
                 _jobDone = true;

@@ -135,4 +135,44 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
             Console.WriteLine($"ring re-formed {seconds.TotalMilliseconds:F0} ms after the worker was declared lost");
         }
     }
+
+    [Fact]
+    public void A_worker_that_joins_a_running_job_enters_the_ring_at_an_epoch_boundary_and_ends_with_the_weights_of_the_others()
+    {
+        // 1200 samples in batches of 100; enough epochs that the newcomer, started once the job runs, is
+        // admitted at a boundary before the end even on busy cores.
+        const int epochs = 10, stepsPerEpoch = 12;
+        int port = RecipeProcessGroup.FreePort();
+        string output = Path.Combine(_local.Folder, "late-joiner");
+        using var processes = new RecipeProcessGroup();
+        processes.Start("driver", "mnist", ["--data", _local.Data, "--epochs", $"{epochs}", "--batch-size", "100", "--seed", "3",
+            "--cache", Path.Combine(_local.Folder, "cache"), "--master", "cluster[2]", "--cluster-listen", $"127.0.0.1:{port}", "--output", output], GoodSecret);
+        processes.Start("w0", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        processes.Start("w1", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        Assert.True(processes.WaitForOutput("driver", "ring generation 1 formed", JobLimit), processes.Output("driver"));
+        processes.Start("late", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+
+        Assert.True(processes.WaitForExit("driver", JobLimit) == 0, processes.Output("driver") + "\n---\n" + processes.Output("w0") + "\n---\n" + processes.Output("late"));
+        Assert.Equal(0, processes.WaitForExit("late", JobLimit));
+        string driverLog = processes.Output("driver");
+        Assert.Contains("worker 2 (", driverLog);
+        Assert.Contains("joined the running job", driverLog);
+        var formed = Regex.Match(driverLog, @"step (\d+): ring generation 2 formed with 3 workers: rank 0 = worker \d, rank 1 = worker \d, rank 2 = worker 2");
+        Assert.True(formed.Success, driverLog);
+        long joinStep = long.Parse(formed.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(joinStep % stepsPerEpoch == 0 && joinStep >= stepsPerEpoch && joinStep < epochs * stepsPerEpoch,
+            $"joined after step {joinStep}, not at an epoch boundary before the end\n{driverLog}");
+
+        // The newcomer resumed where the members stood and trained the remaining epochs with them.
+        string late = processes.Output("late");
+        int firstEpoch = (int)(joinStep / stepsPerEpoch) + 1;
+        Assert.Contains($"Resuming at epoch {firstEpoch}/{epochs}", late);
+        Assert.Contains($"epoch {epochs}/{epochs}", late);
+
+        // Everyone took the same steps from the same state: identical weights on all three.
+        float[] first = Weights(Path.Combine(output, "workers", "0"));
+        Assert.Equal(first, Weights(Path.Combine(output, "workers", "1")));
+        Assert.Equal(first, Weights(Path.Combine(output, "workers", "2")));
+        Assert.Equal(Accuracy(Path.Combine(output, "workers", "0")), Accuracy(Path.Combine(output, "workers", "2")), 6);
+    }
 }

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Recipes.Runtime.Distributed.Cluster;
+using Spectre.Console;
+
+namespace Recipes.Benchmarks;
+
+/// <summary>
+/// The mnist recipe's training samples/s with 2 worker processes in cluster mode (a driver and two workers on
+/// 127.0.0.1, gradients summed over the TCP ring) next to local[2] in one process, on the same generated data,
+/// global batch, seed and epochs. The figure is the median of the per-epoch samples/s the recipe prints, the
+/// first epoch left out as warm-up.
+/// </summary>
+static partial class ClusterTrainingBenchmark
+{
+    public static int Run(int epochs, int samples, int batchSize)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"cluster-benchmark-{Guid.NewGuid():N}");
+        try
+        {
+            string[] job = ["--offline", "--cache", Path.Combine(folder, "cache"), "--max-samples", $"{samples}", "--epochs", $"{epochs}",
+                "--batch-size", $"{batchSize}", "--seed", "1"];
+            AnsiConsole.MarkupLine($"mnist training, {samples:N0} generated samples, global batch {batchSize}, median of epochs 2..{epochs}, {Environment.ProcessorCount} cores");
+            double local = MedianSamplesPerSecond(RunAll(folder, [("local", [.. job, "--master", "local[2]", "--output", Path.Combine(folder, "local")])], "local"));
+            int port = FreePort();
+            string join = $"127.0.0.1:{port}";
+            var outputs = RunAll(folder,
+            [
+                ("driver", [.. job, "--master", "cluster[2]", "--cluster-listen", join, "--output", Path.Combine(folder, "cluster")]),
+                ("worker-a", ["worker", "--join", join]),
+                ("worker-b", ["worker", "--join", join]),
+            ], "worker-a");
+            double cluster = MedianSamplesPerSecond(outputs);
+
+            var table = new Table().AddColumn("configuration").AddColumn("samples/s", c => c.RightAligned()).AddColumn("vs local[[2]]", c => c.RightAligned());
+            table.AddRow("local[[2]], one process", local.ToString("N0", CultureInfo.InvariantCulture), "1.00");
+            table.AddRow("cluster, 2 worker processes", cluster.ToString("N0", CultureInfo.InvariantCulture), (cluster / local).ToString("F2", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Runs the processes together until all exit; returns the output of <paramref name="measured"/>.</summary>
+    static string RunAll(string folder, (string Name, string[] Arguments)[] runs, string measured)
+    {
+        Directory.CreateDirectory(folder);
+        var started = new List<(string Name, Process Process, Task<string> Output, Task<string> Errors)>();
+        // A throwaway secret for a job that lives only on loopback for the length of the benchmark.
+        string secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        try
+        {
+            foreach (var (name, arguments) in runs)
+            {
+                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mnist.dll"));
+                foreach (string argument in arguments) start.ArgumentList.Add(argument);
+                start.Environment[ClusterSecret.EnvironmentVariable] = secret;
+                var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start mnist for {name}");
+                started.Add((name, process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync()));
+            }
+            foreach (var run in started)
+            {
+                if (!run.Process.WaitForExit(TimeSpan.FromMinutes(10))) throw new TimeoutException($"mnist {run.Name} did not finish within 10 minutes");
+                if (run.Process.ExitCode != 0)
+                    throw new InvalidOperationException($"mnist {run.Name} exited with {run.Process.ExitCode}: {run.Output.Result}{run.Errors.Result}");
+            }
+            return started.Single(r => r.Name == measured).Output.Result;
+        }
+        finally
+        {
+            foreach (var run in started)
+            {
+                if (!run.Process.HasExited) run.Process.Kill(entireProcessTree: true);
+                run.Process.Dispose();
+            }
+        }
+    }
+
+    static double MedianSamplesPerSecond(string output)
+    {
+        double[] perEpoch = EpochLine().Matches(output).Skip(1)
+            .Select(m => double.Parse(m.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture)).Order().ToArray();
+        if (perEpoch.Length == 0) throw new InvalidOperationException($"no epoch after the first in the recipe's output:\n{output}");
+        return perEpoch[perEpoch.Length / 2];
+    }
+
+    static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [GeneratedRegex(@"^epoch \d+/\d+ .* ([\d,]+) samples/s", RegexOptions.Multiline)]
+    private static partial Regex EpochLine();
+}
