@@ -39,4 +39,8 @@ public sealed class ProcessGroupChangedException(string message, Exception? inne
 public interface IElasticProcessGroup : IProcessGroup
 {
     byte[]? AtEpochBoundary(bool trainingStarts, Func<byte[]> captureState);
+
+    /// <summary>The cores this process may use while the group stays as it is (its share of its machine, which
+    /// changes when members on the same machine come or go); 0 before the group is formed.</summary>
+    int Cores { get; }
 }

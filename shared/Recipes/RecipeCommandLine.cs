@@ -74,6 +74,7 @@ public sealed class RecipeCommandLine
         ClusterListen = new Option<string?>("--cluster-listen") { Description = "Cluster address to bind (driver default 127.0.0.1:2551, worker default 127.0.0.1:0)" };
         SecretFile = new Option<string?>("--secret-file") { Description = $"File holding the cluster's shared secret (or set {ClusterSecret.EnvironmentVariable})" };
         Join = new Option<string>("--join") { Description = "The driver's cluster address, host:port", Required = true };
+        Cores = new Option<int?>("--cores") { Description = "Cores this worker may use (default: all of this machine's, shared with the other workers on it)" };
         Seed = new Option<int>("--seed") { Description = "Seed for splits, shuffling and initial weights", DefaultValueFactory = _ => defaults.Seed };
         MaxSamples = new Option<int?>("--max-samples") { Description = "Use at most this many training samples" };
         Resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in the output folder" };
@@ -86,7 +87,7 @@ public sealed class RecipeCommandLine
             option.Recursive = true;
             Root.Options.Add(option);
         }
-        var worker = new Command("worker", "Join a cluster driver (--master cluster[N]) as a worker and run the job it hands out") { Join };
+        var worker = new Command("worker", "Join a cluster driver (--master cluster[N]) as a worker and run the job it hands out") { Join, Cores };
         worker.SetAction(RunWorker);
         Root.Subcommands.Add(worker);
     }
@@ -107,6 +108,7 @@ public sealed class RecipeCommandLine
     public Option<string?> ClusterListen { get; }
     public Option<string?> SecretFile { get; }
     public Option<string> Join { get; }
+    public Option<int?> Cores { get; }
 
     public CommonOptions Bind(ParseResult parsed) => new()
     {
@@ -183,6 +185,9 @@ public sealed class RecipeCommandLine
                 Driver = ClusterConfiguration.ParseEndPoint(parsed.GetValue(Join)!, "--join"),
                 Bind = ClusterConfiguration.ParseEndPoint(parsed.GetValue(ClusterListen) ?? "127.0.0.1:0", "--cluster-listen"),
                 Secret = ClusterSecret.Load(parsed.GetValue(SecretFile)),
+                Cores = parsed.GetValue(Cores) is int cores
+                    ? (cores >= 1 ? cores : throw new ArgumentException("--cores must be at least 1"))
+                    : Environment.ProcessorCount,
             };
             return ClusterWorker.Run(settings, (arguments, group) =>
             {

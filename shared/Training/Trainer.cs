@@ -62,6 +62,23 @@ public sealed class Trainer : IDisposable
         _replicas = new LocalReplicaGroup(createModel, settings.Master);
         _optimizer = createOptimizer(_replicas.MasterParameters);
         if (settings.Processes is not SingleProcess) _exchange = new GradientExchange(_replicas.MasterParameters);
+        _intraOpThreads = settings.Master.IntraOpThreadsPerReplica;
+        FitThreadsToCoreShare();
+    }
+
+    int _intraOpThreads;
+
+    /// <summary>In a process group whose members share machines, this process may use only its share of the
+    /// cores (given by the group, and changed when members come or go): its replicas' libtorch threads are
+    /// sized to it, as local[N] sizes them to the whole machine.</summary>
+    void FitThreadsToCoreShare()
+    {
+        if (Settings.Processes is not IElasticProcessGroup { Cores: > 0 } group) return;
+        int threads = Math.Max(1, group.Cores / _replicas.Models.Count);
+        if (threads == _intraOpThreads) return;
+        _intraOpThreads = threads;
+        torch.set_num_threads(threads);
+        _replicas.Threads.Run(_ => torch.set_num_threads(threads));
     }
 
     public TrainerSettings Settings { get; }
@@ -89,6 +106,7 @@ public sealed class Trainer : IDisposable
         var startPosition = position;
         byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, () => CaptureState(startPosition));
         if (adopted is not null) position = AdoptState(adopted, train.Count);
+        FitThreadsToCoreShare();
         var completed = new List<EpochReport>(position.CompletedEpochs);
 
         foreach (var observer in Settings.Observers) observer.TrainingStarted(position.Epoch, Settings.Epochs, batchesPerEpoch, train.Count);
@@ -108,6 +126,7 @@ public sealed class Trainer : IDisposable
             int firstBatch = epoch == position.Epoch ? position.NextBatch : 0;
             var epochClock = Stopwatch.StartNew();
             long epochSamplesThisRun = 0;
+            double stepSeconds = 0; // training steps only: validation and checkpoints are not throughput
             foreach (var model in _replicas.Models) model.train();
 
             for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
@@ -130,6 +149,7 @@ public sealed class Trainer : IDisposable
                 samplesSeen += count;
                 epochSamplesThisRun += count;
                 iteration++;
+                stepSeconds += stepClock.Elapsed.TotalSeconds;
 
                 var report = new IterationReport(epoch, Settings.Epochs, batch, batchesPerEpoch, iteration, loss, rate, count,
                     count / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9));
@@ -175,7 +195,7 @@ public sealed class Trainer : IDisposable
 
             double seconds = epochClock.Elapsed.TotalSeconds;
             var epochReport = new EpochReport(epoch, Settings.Epochs, iteration, trainLoss, scores, OptimizerLearningRate(), seconds,
-                epochSamplesThisRun / Math.Max(seconds, 1e-9), Environment.WorkingSet / (1024.0 * 1024.0));
+                epochSamplesThisRun / Math.Max(stepSeconds, 1e-9), Environment.WorkingSet / (1024.0 * 1024.0));
             completed.Add(epochReport);
             foreach (var observer in Settings.Observers) observer.EpochCompleted(epochReport);
             epoch++;
@@ -195,6 +215,7 @@ public sealed class Trainer : IDisposable
                     SampleCount = train.Count, CompletedEpochs = completed,
                 };
                 elastic.AtEpochBoundary(trainingStarts: false, () => CaptureState(boundary));
+                FitThreadsToCoreShare();
             }
         }
 
@@ -268,7 +289,8 @@ public sealed class Trainer : IDisposable
             }
             catch (ProcessGroupChangedException)
             {
-                // The group re-formed: compute this batch again with the new share-out.
+                // The group re-formed: compute this batch again with the new share-out (and core share).
+                FitThreadsToCoreShare();
             }
         }
     }

@@ -5,7 +5,8 @@ public sealed record IterationReport(
     int Epoch, int Epochs, int BatchInEpoch, int BatchesPerEpoch, long Iteration,
     double Loss, double LearningRate, int BatchSize, double SamplesPerSecond);
 
-/// <summary>What the trainer tells observers at the end of each epoch.</summary>
+/// <summary>What the trainer tells observers at the end of each epoch. <paramref name="Seconds"/> is the whole epoch
+/// (validation and checkpoints included); <paramref name="SamplesPerSecond"/> counts the training steps' time only.</summary>
 public sealed record EpochReport(
     int Epoch, int Epochs, long Iteration, double TrainLoss, IReadOnlyDictionary<string, double> Validation,
     double LearningRate, double Seconds, double SamplesPerSecond, double ProcessMemoryMegabytes);

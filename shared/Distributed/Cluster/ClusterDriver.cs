@@ -49,12 +49,14 @@ public static class ClusterDriver
         }
     }
 
-    sealed class WorkerEntry(int index, string name, IActorRef actor, string ringEndPoint)
+    sealed class WorkerEntry(int index, JoinProof proof, IActorRef actor)
     {
         public int Index { get; } = index;
-        public string Name { get; } = name;
+        public string Name { get; } = proof.WorkerName;
         public IActorRef Actor { get; } = actor;
-        public string RingEndPoint { get; } = ringEndPoint;
+        public string RingEndPoint { get; } = proof.RingEndPoint;
+        public string Host { get; } = proof.Host;
+        public int MachineCores { get; } = Math.Max(1, proof.Cores);
         public Address Address => Actor.Path.Address;
         public bool Alive { get; set; } = true;
         public int? ExitCode { get; set; }
@@ -135,14 +137,14 @@ public static class ClusterDriver
             }
             if (_workers.Count >= _settings.Workers)
             {
-                var newcomer = new WorkerEntry(_workers.Count, proof.WorkerName, Sender, proof.RingEndPoint);
+                var newcomer = new WorkerEntry(_workers.Count, proof, Sender);
                 _workers.Add(newcomer);
                 _newcomers.Add(newcomer);
                 Log($"{newcomer} joined the running job, ring at {newcomer.RingEndPoint}; it enters the ring at the next epoch boundary");
                 newcomer.Actor.Tell(new JobAssigned(_settings.JobArguments(newcomer.Index), newcomer.Index, JoinsLate: true));
                 return;
             }
-            var worker = new WorkerEntry(_workers.Count, proof.WorkerName, Sender, proof.RingEndPoint);
+            var worker = new WorkerEntry(_workers.Count, proof, Sender);
             _workers.Add(worker);
             Log($"{worker} joined, ring at {worker.RingEndPoint} [{_workers.Count}/{_settings.Workers}]");
             if (_workers.Count < _settings.Workers) return;
@@ -159,12 +161,29 @@ public static class ClusterDriver
             _brokenReports.Clear();
             string key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             string[] endPoints = members.Select(m => m.RingEndPoint).ToArray();
+            int[] cores = ShareCores(members);
             for (int rank = 0; rank < members.Count; rank++)
-                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank, stateDonorRank));
+                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank, stateDonorRank, cores[rank]));
             Log($"step {completedSteps}: ring generation {_generation} formed with {members.Count} worker{(members.Count == 1 ? "" : "s")}: " +
-                string.Join(", ", members.Select(m => $"rank {members.IndexOf(m)} = worker {m.Index}")) +
+                string.Join(", ", members.Select((m, rank) => $"rank {rank} = worker {m.Index} ({cores[rank]} core{(cores[rank] == 1 ? "" : "s")})")) +
                 (donorRank >= 0 ? $"; rank {donorRank} passes step {completedSteps} to the members one step behind" : "") +
                 (stateDonorRank >= 0 ? $"; rank {stateDonorRank} hands its training state to the newcomers" : ""));
+        }
+
+        /// <summary>Each member's share of its machine's cores: workers on the same machine split its cores
+        /// (two workers on two cores get one each), since libtorch threads that outnumber the cores slow
+        /// every worker down, and a synchronous step waits for the slowest.</summary>
+        static int[] ShareCores(List<WorkerEntry> members)
+        {
+            int[] cores = new int[members.Count];
+            foreach (var machine in members.Select((m, rank) => (m, rank)).GroupBy(x => x.m.Host, StringComparer.OrdinalIgnoreCase))
+            {
+                var onMachine = machine.ToList();
+                int total = onMachine.Max(x => x.m.MachineCores);
+                for (int i = 0; i < onMachine.Count; i++)
+                    cores[onMachine[i].rank] = Math.Max(1, total / onMachine.Count + (i < total % onMachine.Count ? 1 : 0));
+            }
+            return cores;
         }
 
         /// <summary>The first member to reach an epoch boundary fixes whether newcomers join there, so every

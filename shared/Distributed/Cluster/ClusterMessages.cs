@@ -9,8 +9,9 @@ public sealed record JoinHello(string WorkerName);
 /// <summary>Driver -> worker: prove you know the shared secret by returning HMAC-SHA256(secret, nonce).</summary>
 public sealed record JoinChallenge(string NonceBase64);
 
-/// <summary>Worker -> driver: the proof and the address of the worker's ring listener.</summary>
-public sealed record JoinProof(string WorkerName, string ProofBase64, string RingEndPoint);
+/// <summary>Worker -> driver: the proof, the address of the worker's ring listener, and the machine it runs on
+/// with the cores it may use there (the driver shares a machine's cores among the workers on it).</summary>
+public sealed record JoinProof(string WorkerName, string ProofBase64, string RingEndPoint, string Host, int Cores);
 
 /// <summary>Driver -> worker: refused (wrong secret, job already full...).</summary>
 public sealed record JoinRefused(string Reason);
@@ -23,8 +24,8 @@ public sealed record JobAssigned(string[] Arguments, int WorkerIndex, bool Joins
 /// most steps any member completed; if some completed one fewer, <paramref name="DonorRank"/> sends them the
 /// result of that last step first (<paramref name="DonorRank"/> is -1 when everyone is level). When newcomers
 /// join at an epoch boundary, <paramref name="StateDonorRank"/> sends every member its whole training state
-/// (-1 otherwise).</summary>
-public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank, int StateDonorRank = -1);
+/// (-1 otherwise). <paramref name="Cores"/> is this member's share of its machine's cores while this ring lasts.</summary>
+public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank, int StateDonorRank = -1, int Cores = 1);
 
 /// <summary>Worker -> driver at the end of an epoch: do newcomers join here? Every member asking at the same
 /// step gets the same <see cref="BoundaryDecision"/>.</summary>

@@ -53,6 +53,7 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     public int Size => CurrentPlan.EndPoints.Length;
     public long CompletedSteps => _completed;
     public long Generation => CurrentPlan.Generation;
+    public int Cores => _ringPlan?.Cores ?? 0;
 
     /// <summary>This worker joins a job already running: it waits for the members' next epoch boundary.</summary>
     public bool JoinsLate { get; set; }
@@ -159,6 +160,8 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
                     Convert.FromHexString(plan.KeyHex), _settings);
                 _ringPlan = plan;
                 _catchUpDone = plan.DonorRank < 0;
+                _log.WriteLine($"cluster: ring generation {plan.Generation}: rank {plan.Rank} of {plan.EndPoints.Length}, " +
+                    $"{plan.Cores} core{(plan.Cores == 1 ? "" : "s")} for this worker");
                 return;
             }
             catch (RingPeerException error)

@@ -13,6 +13,10 @@ public sealed record ClusterWorkerSettings
     public IPEndPoint Bind { get; init; } = new(IPAddress.Loopback, 0);
     public required ClusterSecret Secret { get; init; }
     public RingSettings Ring { get; init; } = new();
+    /// <summary>The cores this worker may use on its machine; the driver shares them with other workers on the
+    /// same machine (named by <see cref="Host"/>) so that together they do not oversubscribe it.</summary>
+    public int Cores { get; init; } = Environment.ProcessorCount;
+    public string Host { get; init; } = Environment.MachineName;
     /// <summary>How long to wait for the job (the driver waits for every worker before handing it out).</summary>
     public TimeSpan JobTimeout { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>How long to wait for a new ring after the old one failed.</summary>
@@ -128,7 +132,7 @@ public static class ClusterWorker
                 if (_driver is not null) return; // answers to our repeated hellos: the first one is enough
                 _driver = Sender;
                 Timers.Cancel("join");
-                Sender.Tell(new JoinProof(_name, _settings.Secret.Prove(challenge.NonceBase64), _ringEndPoint));
+                Sender.Tell(new JoinProof(_name, _settings.Secret.Prove(challenge.NonceBase64), _ringEndPoint, _settings.Host, _settings.Cores));
             });
             Receive<JoinRefused>(refused => Fail($"the driver refused this worker: {refused.Reason}"));
             Receive<JobAssigned>(assigned => _job.TrySetResult(assigned));
