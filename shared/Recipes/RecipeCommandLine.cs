@@ -33,7 +33,10 @@ public sealed record CommonOptions
     /// <summary>True for <c>--master cluster[N]</c>: this process is the driver and trains nothing itself.</summary>
     public bool IsClusterDriver => ClusterMaster.TryParse(Master, out _);
 
-    public LocalMaster LocalMaster => IsClusterDriver ? Distributed.LocalMaster.Parse("local[1]") : Distributed.LocalMaster.Parse(Master);
+    /// <summary>The cores this process may use (a cluster worker's share of its machine); null for all of them.</summary>
+    public int? Cores { get; init; }
+
+    public LocalMaster LocalMaster => IsClusterDriver ? Distributed.LocalMaster.Parse("local[1]") : Distributed.LocalMaster.Parse(Master, Cores);
 }
 
 /// <summary><c>--master cluster[N]</c>: a driver that waits for N worker processes.</summary>
@@ -193,7 +196,7 @@ public sealed class RecipeCommandLine
             {
                 var job = Root.Parse(arguments);
                 if (job.Errors.Count > 0) throw new ArgumentException($"the driver's job has bad options: {job.Errors[0].Message}");
-                var jobOptions = Bind(job) with { Processes = group };
+                var jobOptions = Bind(job) with { Processes = group, Cores = group.Cores > 0 ? group.Cores : null };
                 return RecipeHost.Run(jobOptions, jobCancellation => _train!(job, jobOptions, jobCancellation));
             }, arguments => Bind(Root.Parse(arguments)).Output, Console.Out, cancellation);
         });

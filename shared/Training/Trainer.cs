@@ -101,10 +101,13 @@ public sealed class Trainer : IDisposable
         {
             Epoch = 0, NextBatch = 0, Iteration = 0, Seed = Settings.Seed, GlobalBatchSize = batchSize, SampleCount = train.Count,
         };
-        if (Settings.Resume) position = ResumeFrom(train.Count);
         var elastic = Settings.Processes as IElasticProcessGroup;
+        // A member of a process group without a checkpoint of its own (a new machine, a lost disk) starts fresh
+        // and takes the most advanced member's state below.
+        bool checkpointHere = CheckpointPath is not null && File.Exists(CheckpointPath);
+        if (Settings.Resume && (checkpointHere || elastic is null)) position = ResumeFrom(train.Count);
         var startPosition = position;
-        byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, () => CaptureState(startPosition));
+        byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, position.Iteration, () => CaptureState(startPosition));
         if (adopted is not null) position = AdoptState(adopted, train.Count);
         FitThreadsToCoreShare();
         var completed = new List<EpochReport>(position.CompletedEpochs);
@@ -139,7 +142,19 @@ public sealed class Trainer : IDisposable
                 // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
                 torch.random.manual_seed(unchecked(Settings.Seed * 1_000_003L + iteration)).Dispose();
 
-                double loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
+                double loss;
+                try
+                {
+                    loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
+                }
+                catch (IOException error) when (_exchange is not null && CheckpointPath is not null)
+                {
+                    throw CheckpointOnGroupFailure(error, new CheckpointPosition
+                    {
+                        Epoch = epoch, NextBatch = batch, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
+                        SampleCount = train.Count, EpochLossSum = lossSum, EpochSamples = samplesSeen, CompletedEpochs = completed,
+                    });
+                }
                 _optimizer.step();
                 _replicas.SynchroniseReplicas();
 
@@ -214,7 +229,14 @@ public sealed class Trainer : IDisposable
                     Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
                     SampleCount = train.Count, CompletedEpochs = completed,
                 };
-                elastic.AtEpochBoundary(trainingStarts: false, () => CaptureState(boundary));
+                try
+                {
+                    elastic.AtEpochBoundary(trainingStarts: false, iteration, () => CaptureState(boundary));
+                }
+                catch (IOException error) when (CheckpointPath is not null)
+                {
+                    throw CheckpointOnGroupFailure(error, boundary);
+                }
                 FitThreadsToCoreShare();
             }
         }
@@ -222,6 +244,14 @@ public sealed class Trainer : IDisposable
         var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds);
         foreach (var observer in Settings.Observers) observer.TrainingFinished(result);
         return result;
+    }
+
+    /// <summary>The process group failed for good (a cluster worker lost its driver): keep every completed step in
+    /// a checkpoint, and say so in the error the caller reports.</summary>
+    IOException CheckpointOnGroupFailure(IOException error, CheckpointPosition lastCompleted)
+    {
+        SaveCheckpoint(lastCompleted);
+        return new IOException($"{error.Message} (saved a checkpoint after step {lastCompleted.Iteration}: start the job again with --resume to continue from it)", error);
     }
 
     /// <summary>Computes each validation method over <paramref name="data"/>, the replicas sharing the work.</summary>

@@ -19,8 +19,9 @@ public static class ClusterConfiguration
     /// </summary>
     public static Config Create(IPEndPoint bind, IPEndPoint driver, string role) => ConfigurationFactory.ParseString($$"""
         akka {
-          loglevel = ERROR
+          loglevel = WARNING
           stdout-loglevel = ERROR
+          loggers = ["Recipes.Runtime.Distributed.Cluster.AkkaLogForwarder, Recipes.Runtime"]
           log-dead-letters = off
           log-dead-letters-during-shutdown = off
           actor.provider = cluster

@@ -106,6 +106,7 @@ public static class ClusterDriver
                 if (!result.Answered) OnMemberLost(_workers[result.WorkerIndex].Address, "unreachable and silent to a probe");
             });
             Receive<JobFinished>(OnJobFinished);
+            Receive<Probe>(probe => Sender.Tell(new ProbeAnswer(probe.Generation))); // a worker checking the driver is alive
             Receive<EpochBoundary>(OnEpochBoundary);
             Receive<ClusterEvents.UnreachableMember>(e => ProbeUnreachable(e.Member.Address));
             Receive<ClusterEvents.MemberRemoved>(e => OnMemberLost(e.Member.Address, "removed from the cluster"));

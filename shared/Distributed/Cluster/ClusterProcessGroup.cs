@@ -26,7 +26,8 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     readonly Action<RingBroken> _report;
     readonly TimeSpan _planTimeout;
     readonly TextWriter _log;
-    readonly Func<long, long, bool> _regroupAt;
+    readonly Func<long, long, CancellationToken, bool> _regroupAt;
+    readonly CancellationTokenSource _aborted = new();
     readonly object _gate = new();
     RingPlan? _latestPlan;
     string? _abortReason;
@@ -37,8 +38,9 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     float[] _lastResult = [];
     float[] _scratch = [];
 
-    /// <param name="regroupAt">Asks the driver at an epoch boundary (generation, completed steps) whether newcomers join there.</param>
-    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, Func<long, long, bool> regroupAt,
+    /// <param name="regroupAt">Asks the driver at an epoch boundary (generation, completed steps) whether newcomers join
+    /// there; the token is cancelled when the job is aborted.</param>
+    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, Func<long, long, CancellationToken, bool> regroupAt,
         TimeSpan planTimeout, TextWriter log)
     {
         _regroupAt = regroupAt;
@@ -54,6 +56,8 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     public long CompletedSteps => _completed;
     public long Generation => CurrentPlan.Generation;
     public int Cores => _ringPlan?.Cores ?? 0;
+    /// <summary>The job was aborted (the driver is gone): nobody is left to report to.</summary>
+    public bool Aborted => _aborted.IsCancellationRequested;
 
     /// <summary>This worker joins a job already running: it waits for the members' next epoch boundary.</summary>
     public bool JoinsLate { get; set; }
@@ -61,36 +65,72 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     /// <summary>How long a late joiner waits for the ring that admits it (up to a whole epoch of the others).</summary>
     public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    public byte[]? AtEpochBoundary(bool trainingStarts, Func<byte[]> captureState)
+    public byte[]? AtEpochBoundary(bool trainingStarts, long completedSteps, Func<byte[]> captureState)
     {
-        if (trainingStarts)
+        if (trainingStarts && JoinsLate)
         {
-            if (!JoinsLate) return null;
             FormRing(afterGeneration: 0, JoinTimeout);
             JoinsLate = false;
             _completed = CurrentPlan.CompletedSteps;
-            byte[] state = ShareState(captureState);
+            byte[] state = ShareState(captureState, CurrentPlan.StateDonorRank);
             _log.WriteLine($"cluster: joined ring generation {Generation} as rank {Rank} of {Size} after step {_completed}");
             return state;
         }
+        if (trainingStarts)
+        {
+            if (_ring is null) FormRing(afterGeneration: 0);
+            _completed = completedSteps;
+            var (donor, mostSteps) = MostAdvancedMember(completedSteps);
+            if (donor < 0) return null; // everyone starts from the same step
+            byte[] state = ShareState(captureState, donor);
+            _log.WriteLine(Rank == donor
+                ? $"cluster: this worker is the furthest along (step {mostSteps}): the others take its training state"
+                : $"cluster: this worker had completed {completedSteps} steps; took the training state after step {mostSteps} from rank {donor}");
+            _completed = mostSteps;
+            return Rank == donor ? null : state;
+        }
         long generation = CurrentPlan.Generation;
-        if (!_regroupAt(generation, _completed)) return null;
+        bool regroup;
+        try
+        {
+            regroup = _regroupAt(generation, _completed, _aborted.Token);
+        }
+        catch (Exception) when (_aborted.IsCancellationRequested)
+        {
+            ThrowIfAborted();
+            throw;
+        }
+        if (!regroup) return null;
         // Every member has finished the epoch's last allreduce (the driver answers once all asked): the old ring can go.
         _ring?.Dispose();
         _ring = null;
         FormRing(afterGeneration: generation);
-        ShareState(captureState);
+        ShareState(captureState, CurrentPlan.StateDonorRank);
         _log.WriteLine($"cluster: after step {_completed} the ring grew to {Size} members (generation {Generation})");
         return null;
     }
 
-    /// <summary>The state donor's bytes, on every member of the ring, sent as floats holding two bytes each:
+    /// <summary>Every member's completed steps, gathered through one small sum (each fills its own slots, in two
+    /// 24-bit halves so that float32 holds them exactly): the rank with the most steps (the lowest such rank), or
+    /// -1 when all members are level.</summary>
+    (int Donor, long Steps) MostAdvancedMember(long completedSteps)
+    {
+        float[] slots = new float[2 * Size];
+        slots[2 * Rank] = completedSteps >> 24;
+        slots[2 * Rank + 1] = completedSteps & 0xFFFFFF;
+        _ring!.SumInPlace(slots);
+        long[] steps = Enumerable.Range(0, Size).Select(r => ((long)slots[2 * r] << 24) | (long)slots[2 * r + 1]).ToArray();
+        long most = steps.Max();
+        return steps.All(s => s == most) ? (-1, most) : (Array.IndexOf(steps, most), most);
+    }
+
+    /// <summary>The donor's bytes, on every member of the ring, sent as floats holding two bytes each:
     /// whole numbers below 2^16 are exact in float32, and adding the other members' zeros keeps them exact.</summary>
-    byte[] ShareState(Func<byte[]> captureState)
+    byte[] ShareState(Func<byte[]> captureState, int donorRank)
     {
         var plan = CurrentPlan;
-        if (plan.StateDonorRank < 0) throw new InvalidOperationException($"ring generation {plan.Generation} names no member to hand over the training state");
-        bool donor = plan.Rank == plan.StateDonorRank;
+        if (donorRank < 0) throw new InvalidOperationException($"ring generation {plan.Generation} names no member to hand over the training state");
+        bool donor = plan.Rank == donorRank;
         byte[] state = donor ? captureState() : [];
         float[] length = donor ? [state.Length >> 16, state.Length & 0xFFFF] : [0, 0];
         _ring!.SumInPlace(length);
@@ -129,6 +169,7 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
             _abortReason ??= reason;
             Monitor.PulseAll(_gate);
         }
+        _aborted.Cancel();
         _ring?.Dispose();
     }
 
@@ -226,5 +267,9 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
         if (reason is not null) throw new IOException($"cluster: {reason}");
     }
 
-    public void Dispose() => _ring?.Dispose();
+    public void Dispose()
+    {
+        _ring?.Dispose();
+        _aborted.Dispose();
+    }
 }

@@ -36,12 +36,12 @@ public static class ClusterWorker
         TextWriter log, CancellationToken cancellation)
     {
         using var listener = new RingListener(settings.Bind.Address);
-        using var system = ActorSystem.Create(ClusterConfiguration.SystemName, ClusterConfiguration.Create(settings.Bind, settings.Driver, "worker"));
+        var system = ActorSystem.Create(ClusterConfiguration.SystemName, ClusterConfiguration.Create(settings.Bind, settings.Driver, "worker"));
         var job = new TaskCompletionSource<JobAssigned>(TaskCreationOptions.RunContinuationsAsynchronously);
         IActorRef? actor = null;
         int workerIndex = -1;
         using var group = new ClusterProcessGroup(listener, settings.Ring, broken => actor?.Tell(broken),
-            (generation, steps) => AskRegroup(actor!, new EpochBoundary(workerIndex, generation, steps), settings.RingPlanTimeout),
+            (generation, steps, aborted) => AskRegroup(actor!, new EpochBoundary(workerIndex, generation, steps), settings.RingPlanTimeout, aborted),
             settings.RingPlanTimeout, log) { JoinTimeout = settings.JobTimeout };
         string name = $"{Environment.MachineName}/{Environment.ProcessId}";
         actor = system.ActorOf(Props.Create(() => new WorkerActor(settings, name, listener.EndPoint.ToString(), group, job, log)), "worker");
@@ -57,6 +57,7 @@ public static class ClusterWorker
             if (assigned.JoinsLate) group.JoinsLate = true;
             else group.FormRing(afterGeneration: 0);
             int exitCode = runJob(assigned.Arguments, group);
+            if (group.Aborted) return exitCode == 0 ? 1 : exitCode;
             try
             {
                 actor.Ask<Acknowledged>(new JobFinished(exitCode, group.CompletedSteps, outputFolderOf(assigned.Arguments)), TimeSpan.FromSeconds(10)).Wait(cancellation);
@@ -73,15 +74,17 @@ public static class ClusterWorker
         }
         finally
         {
-            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            // Leaving the cluster waits for the driver to confirm; without a driver that wait (and the Dispose that
+            // waits again) only delays the exit, so a system that has not terminated by then is left to the process end.
+            if (system.Terminate().Wait(group.Aborted ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(10))) system.Dispose();
         }
     }
 
-    static bool AskRegroup(IActorRef worker, EpochBoundary boundary, TimeSpan timeout)
+    static bool AskRegroup(IActorRef worker, EpochBoundary boundary, TimeSpan timeout, CancellationToken aborted)
     {
         try
         {
-            return worker.Ask<BoundaryDecision>(boundary, timeout).Result.Regroup;
+            return worker.Ask<BoundaryDecision>(boundary, timeout, aborted).Result.Regroup;
         }
         catch (AggregateException error)
         {
@@ -91,7 +94,9 @@ public static class ClusterWorker
 
     sealed record RetryJoin;
     sealed record DriverSilent(Address Address);
+    sealed record DriverProbed(bool Answered);
     static readonly TimeSpan DriverSilenceLimit = TimeSpan.FromSeconds(20);
+    static readonly TimeSpan DriverProbeTimeout = TimeSpan.FromSeconds(3);
 
     sealed class WorkerActor : ReceiveActor, IWithTimers
     {
@@ -105,6 +110,7 @@ public static class ClusterWorker
         IActorRef? _driver;
         int _joinAttempts;
         bool _jobDone; // after it, the driver leaving is the normal end, not a failure
+        bool _failed;
 
         public ITimerScheduler Timers { get; set; } = null!;
 
@@ -154,6 +160,20 @@ public static class ClusterWorker
             {
                 if (e.Member.HasRole("driver")) Timers.Cancel("driver-lost");
             });
+            // The connection to the driver closed (its process ended or crashed): ask it directly rather than wait
+            // for the failure detector, so that the workers stop and keep their checkpoints within seconds.
+            Receive<Akka.Remote.DisassociatedEvent>(e =>
+            {
+                if (_driver is null || _jobDone || !e.RemoteAddress.Equals(_driver.Path.Address)) return;
+                _driver.Ask<ProbeAnswer>(new Probe(-1), DriverProbeTimeout)
+                    .PipeTo(Self, success: _ => new DriverProbed(true), failure: _ => new DriverProbed(false));
+            });
+            Receive<DriverProbed>(probed =>
+            {
+                if (!probed.Answered)
+                    Fail($"lost the driver at {_settings.Driver} (the connection closed and it did not answer within {DriverProbeTimeout.TotalSeconds:0} s); " +
+                        "restart the driver with --resume, then the workers");
+            });
             Receive<DriverSilent>(silent => Fail($"lost the driver at {silent.Address} (unreachable for {DriverSilenceLimit.TotalSeconds:0} s); restart the driver with --resume, then the workers"));
             Receive<ClusterEvents.MemberRemoved>(e =>
             {
@@ -167,15 +187,21 @@ public static class ClusterWorker
         {
             _cluster.Subscribe(Self, ClusterEvents.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvents.IMemberEvent), typeof(ClusterEvents.UnreachableMember), typeof(ClusterEvents.ReachableMember));
+            Context.System.EventStream.Subscribe(Self, typeof(Akka.Remote.DisassociatedEvent));
             Self.Tell(new RetryJoin());
             Timers.StartPeriodicTimer("join", new RetryJoin(), TimeSpan.FromSeconds(1));
         }
 
-        protected override void PostStop() => _cluster.Unsubscribe(Self);
+        protected override void PostStop()
+        {
+            _cluster.Unsubscribe(Self);
+            Context.System.EventStream.Unsubscribe(Self);
+        }
 
         void Fail(string reason)
         {
-            if (_jobDone) return;
+            if (_jobDone || _failed) return;
+            _failed = true;
             _log.WriteLine($"worker {_name}: {reason}");
             _job.TrySetException(new IOException($"cluster: {reason}"));
             _group.Abort(reason);

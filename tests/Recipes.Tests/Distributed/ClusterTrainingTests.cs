@@ -157,7 +157,7 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
         string driverLog = processes.Output("driver");
         Assert.Contains("worker 2 (", driverLog);
         Assert.Contains("joined the running job", driverLog);
-        var formed = Regex.Match(driverLog, @"step (\d+): ring generation 2 formed with 3 workers: rank 0 = worker \d, rank 1 = worker \d, rank 2 = worker 2");
+        var formed = Regex.Match(driverLog, @"step (\d+): ring generation 2 formed with 3 workers: rank 0 = worker \d \(1 core\), rank 1 = worker \d \(1 core\), rank 2 = worker 2 \(1 core\)");
         Assert.True(formed.Success, driverLog);
         long joinStep = long.Parse(formed.Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.True(joinStep % stepsPerEpoch == 0 && joinStep >= stepsPerEpoch && joinStep < epochs * stepsPerEpoch,
@@ -174,5 +174,68 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
         Assert.Equal(first, Weights(Path.Combine(output, "workers", "1")));
         Assert.Equal(first, Weights(Path.Combine(output, "workers", "2")));
         Assert.Equal(Accuracy(Path.Combine(output, "workers", "0")), Accuracy(Path.Combine(output, "workers", "2")), 6);
+    }
+
+    [Fact]
+    public void When_the_driver_is_killed_the_workers_keep_their_last_step_and_a_restarted_driver_resumes_the_job_without_losing_it()
+    {
+        // 20 epochs of 12 steps: long enough that the workers are still training when they notice the driver is gone.
+        const int epochs = 20, totalSteps = epochs * 12;
+        string[] job = ["--data", _local.Data, "--epochs", $"{epochs}", "--batch-size", "100", "--seed", "3", "--cache", Path.Combine(_local.Folder, "cache")];
+        void RunCluster(RecipeProcessGroup processes, string output, int port, bool resume)
+        {
+            processes.Start("driver", "mnist", [.. job, "--master", "cluster[2]", "--cluster-listen", $"127.0.0.1:{port}", "--output", output, .. (resume ? new[] { "--resume" } : [])], GoodSecret);
+            processes.Start("w0", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+            processes.Start("w1", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        }
+
+        // The reference: the same job, never interrupted.
+        string reference = Path.Combine(_local.Folder, "driver-reference");
+        using (var processes = new RecipeProcessGroup())
+        {
+            RunCluster(processes, reference, RecipeProcessGroup.FreePort(), resume: false);
+            Assert.True(processes.WaitForExit("driver", JobLimit) == 0, processes.Output("driver"));
+        }
+
+        string output = Path.Combine(_local.Folder, "driver-lost");
+        var stoppedAt = new List<long>();
+        using (var processes = new RecipeProcessGroup())
+        {
+            RunCluster(processes, output, RecipeProcessGroup.FreePort(), resume: false);
+            Assert.True(processes.WaitForOutput("w0", $"epoch 2/{epochs} ", JobLimit), processes.Output("w0"));
+            processes.Kill("driver");
+            var killed = DateTime.UtcNow;
+            foreach (string worker in new[] { "w0", "w1" })
+            {
+                Assert.Equal(1, processes.WaitForExit(worker, TimeSpan.FromSeconds(60)));
+                string log = processes.Output(worker);
+                Assert.Contains("lost the driver at 127.0.0.1:", log);
+                var saved = Regex.Match(log, @"saved a checkpoint after step (\d+): start the job again with --resume");
+                Assert.True(saved.Success, log);
+                stoppedAt.Add(long.Parse(saved.Groups[1].Value, CultureInfo.InvariantCulture));
+            }
+            Console.WriteLine($"workers stopped {(DateTime.UtcNow - killed).TotalSeconds:F1} s after the driver was killed, at steps {string.Join(", ", stoppedAt)}");
+        }
+        Assert.All(stoppedAt, step => Assert.InRange(step, 24, totalSteps - 1));
+        Assert.True(stoppedAt.Max() - stoppedAt.Min() <= 1, $"the workers stopped {stoppedAt.Max() - stoppedAt.Min()} steps apart");
+
+        // One machine lost its disk: that worker has no checkpoint and must take the other's state.
+        Directory.Delete(Path.Combine(output, "workers", "1", "checkpoint"), recursive: true);
+        using (var processes = new RecipeProcessGroup())
+        {
+            RunCluster(processes, output, RecipeProcessGroup.FreePort(), resume: true);
+            Assert.True(processes.WaitForExit("driver", JobLimit) == 0, processes.Output("driver") + "\n---\n" + processes.Output("w0") + "\n---\n" + processes.Output("w1"));
+            string workers = processes.Output("w0") + "\n" + processes.Output("w1");
+            Assert.Matches(@"took the training state after step \d+ from rank \d", workers);
+            Assert.Contains($"epoch {epochs}/{epochs}", workers);
+        }
+
+        // No step was lost or taken twice: the resumed job ends exactly where the uninterrupted one did.
+        float[] expected = Weights(Path.Combine(reference, "workers", "0"));
+        foreach (string worker in new[] { "0", "1" })
+        {
+            double difference = MaxDifference(expected, Weights(Path.Combine(output, "workers", worker)));
+            Assert.True(difference <= 1e-6, $"worker {worker}: max weight difference to the uninterrupted job {difference}");
+        }
     }
 }
