@@ -27,15 +27,17 @@ var cli = new RecipeCommandLine("mnist", "Train LeNet-5 on MNIST or Fashion-MNIS
 var datasetOption = new Option<MnistVariant>("--dataset") { Description = "digits (MNIST) or fashion (Fashion-MNIST)", DefaultValueFactory = _ => MnistVariant.Digits, Recursive = true };
 var optimizerOption = new Option<OptimizerKind>("--optimizer") { Description = "Adam (default), RmsProp or Sgd (momentum 0.9, Nesterov)", DefaultValueFactory = _ => OptimizerKind.Adam };
 var modelOption = new Option<string?>("--model") { Description = "Saved model to load (default: <output>/model.bin)" };
+var logSamplesOption = new Option<bool>("--log-samples") { Description = "Write <output>/samples.tsv: the samples each step used in this process (to check distributed runs)" };
 cli.Root.Options.Add(datasetOption);
 cli.Root.Options.Add(optimizerOption);
+cli.Root.Options.Add(logSamplesOption);
 var predictCommand = new Command("predict", "Load a saved model and report its accuracy on the test files of --data (the seed's mnist_pred).") { modelOption };
 cli.Root.Subcommands.Add(predictCommand);
-cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(datasetOption), parsed.GetValue(optimizerOption), cancellation));
+cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(datasetOption), parsed.GetValue(optimizerOption), parsed.GetValue(logSamplesOption), cancellation));
 cli.SetAction((parsed, options, _) => Predict(options, parsed.GetValue(datasetOption), parsed.GetValue(modelOption)), predictCommand);
 return cli.Invoke(args);
 
-static int Train(CommonOptions options, MnistVariant variant, OptimizerKind optimizer, CancellationToken cancellation)
+static int Train(CommonOptions options, MnistVariant variant, OptimizerKind optimizer, bool logSamples, CancellationToken cancellation)
 {
     var wall = System.Diagnostics.Stopwatch.StartNew();
     Directory.CreateDirectory(options.Output);
@@ -77,6 +79,7 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
             CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
             Resume = options.Resume,
             Observers = [progress, summaries],
+            SampleLogPath = logSamples ? Path.Combine(options.Output, "samples.tsv") : null,
         });
     Console.WriteLine($"Model: LeNet-5, {trainer.Model.parameters().Sum(p => p.numel()):N0} parameters; {optimizer} at {options.LearningRate}; {options.LocalMaster}, global batch {options.BatchSize}");
     var result = trainer.Fit(trainSet, validation: testSet, cancellation);

@@ -15,6 +15,11 @@ public interface IProcessGroup
     /// Throws <see cref="ProcessGroupChangedException"/> when a member was lost and the group re-formed: the
     /// values are then unusable and the caller redoes the step with the new <see cref="Rank"/> and <see cref="Size"/>.</summary>
     void SumInPlace(Memory<float> values);
+
+    /// <summary>The place (rank, size) under which this process contributed to the last sum it returned. It is
+    /// the current one, except when the group re-formed after a member had already completed the sum: this
+    /// process then receives that result, to which it contributed in the group as it was before.</summary>
+    (int Rank, int Size) LastSumContribution => (Rank, Size);
 }
 
 /// <summary>Training in one process: the sum over the group is the values themselves.</summary>

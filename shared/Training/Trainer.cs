@@ -33,6 +33,9 @@ public sealed record TrainerSettings
     /// <summary>Continue from the checkpoint in <see cref="CheckpointFolder"/>.</summary>
     public bool Resume { get; init; }
     public IReadOnlyList<ITrainingObserver> Observers { get; init; } = [];
+    /// <summary>A file to which each completed step appends the samples this process used for it (for checking that
+    /// distributed training uses every sample of every batch exactly once); null for none.</summary>
+    public string? SampleLogPath { get; init; }
 }
 
 /// <summary>
@@ -113,6 +116,7 @@ public sealed class Trainer : IDisposable
         var completed = new List<EpochReport>(position.CompletedEpochs);
 
         foreach (var observer in Settings.Observers) observer.TrainingStarted(position.Epoch, Settings.Epochs, batchesPerEpoch, train.Count);
+        using var sampleLog = Settings.SampleLogPath is null ? null : OpenSampleLog(Settings.SampleLogPath, append: Settings.Resume || adopted is not null);
 
         int epoch = position.Epoch;
         long iteration = position.Iteration;
@@ -146,6 +150,7 @@ public sealed class Trainer : IDisposable
                 try
                 {
                     loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
+                    sampleLog?.Write(iteration + 1, epoch, order.AsSpan(start, count), Settings.Processes.LastSumContribution);
                 }
                 catch (IOException error) when (_exchange is not null && CheckpointPath is not null)
                 {
@@ -246,6 +251,32 @@ public sealed class Trainer : IDisposable
         return result;
     }
 
+    static SampleLog OpenSampleLog(string path, bool append)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return new SampleLog(new StreamWriter(path, append) { AutoFlush = true });
+    }
+
+    /// <summary>One line per completed step: step, epoch, rank, group size, and the indices of the samples of this
+    /// process's share (the same contiguous slice <see cref="BatchGradient"/> computes), flushed at once so that
+    /// a process killed mid-run leaves every line of a step it completed.</summary>
+    sealed class SampleLog(StreamWriter writer) : IDisposable
+    {
+        public void Write(long step, int epoch, ReadOnlySpan<int> batch, (int Rank, int Size) place)
+        {
+            var (offset, end) = ShareOf(batch.Length, place.Rank, place.Size);
+            writer.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{step}\t{epoch}\t{place.Rank}\t{place.Size}\t{string.Join(',', batch[offset..end].ToArray())}"));
+        }
+
+        public void Dispose() => writer.Dispose();
+    }
+
+    /// <summary>The contiguous slice [offset, end) of a batch of <paramref name="count"/> samples computed by process
+    /// <paramref name="rank"/> of <paramref name="size"/>.</summary>
+    public static (int Offset, int End) ShareOf(int count, int rank, int size) =>
+        ((int)((long)count * rank / size), (int)((long)count * (rank + 1) / size));
+
     /// <summary>The process group failed for good (a cluster worker lost its driver): keep every completed step in
     /// a checkpoint, and say so in the error the caller reports.</summary>
     IOException CheckpointOnGroupFailure(IOException error, CheckpointPosition lastCompleted)
@@ -305,8 +336,7 @@ public sealed class Trainer : IDisposable
         var processes = Settings.Processes;
         while (true)
         {
-            int rank = processes.Rank, size = processes.Size;
-            int offset = (int)((long)batch.Length * rank / size), end = (int)((long)batch.Length * (rank + 1) / size);
+            var (offset, end) = ShareOf(batch.Length, processes.Rank, processes.Size);
             SplitAcrossReplicas(batch[offset..end], batch.Length, replicaSlices, shares);
             _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r]));
             _replicas.AverageGradientsIntoMaster(shares);

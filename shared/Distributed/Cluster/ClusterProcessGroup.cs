@@ -36,6 +36,7 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     bool _catchUpDone;
     long _completed;
     float[] _lastResult = [];
+    (int Rank, int Size) _attempt; // the place this worker last contributed from
     float[] _scratch = [];
 
     /// <param name="regroupAt">Asks the driver at an epoch boundary (generation, completed steps) whether newcomers join
@@ -56,6 +57,7 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     public long CompletedSteps => _completed;
     public long Generation => CurrentPlan.Generation;
     public int Cores => _ringPlan?.Cores ?? 0;
+    public (int Rank, int Size) LastSumContribution { get; private set; }
     /// <summary>The job was aborted (the driver is gone): nobody is left to report to.</summary>
     public bool Aborted => _aborted.IsCancellationRequested;
 
@@ -239,13 +241,16 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
                     _scratch.CopyTo(values);
                     _scratch.CopyTo(_lastResult, 0);
                     _completed++;
+                    LastSumContribution = _attempt; // the donor's sum included what this worker sent from there
                     _log.WriteLine($"cluster: caught up on step {_completed} from rank {plan.DonorRank}");
                     return;
                 }
             }
+            _attempt = (Rank, Size);
             _ring!.SumInPlace(values);
             values.Span.CopyTo(_lastResult);
             _completed++;
+            LastSumContribution = _attempt;
         }
         catch (Exception error) when (error is RingPeerException or ObjectDisposedException or InvalidOperationException)
         {

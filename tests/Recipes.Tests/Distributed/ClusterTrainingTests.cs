@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Recipes.Runtime.Data.Mnist;
 using Recipes.Runtime.Models;
+using Recipes.Runtime.Training;
 using Recipes.Runtime.Distributed.Cluster;
 using Recipes.Tests.Recipes;
 
@@ -64,8 +65,8 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
 
     static readonly Dictionary<string, string> GoodSecret = new() { [ClusterSecret.EnvironmentVariable] = Secret };
 
-    void StartDriver(RecipeProcessGroup processes, int workers, int port, string output) =>
-        processes.Start("driver", "mnist", [.. JobOptions(_local), "--master", $"cluster[{workers}]", "--cluster-listen", $"127.0.0.1:{port}", "--output", output], GoodSecret);
+    void StartDriver(RecipeProcessGroup processes, int workers, int port, string output, params string[] extra) =>
+        processes.Start("driver", "mnist", [.. JobOptions(_local), "--master", $"cluster[{workers}]", "--cluster-listen", $"127.0.0.1:{port}", "--output", output, .. extra], GoodSecret);
 
     [Fact]
     public void Two_worker_processes_reach_the_weights_of_local_1_and_a_worker_with_the_wrong_secret_is_refused()
@@ -103,7 +104,7 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
         int port = RecipeProcessGroup.FreePort();
         string output = Path.Combine(_local.Folder, "elastic");
         using var processes = new RecipeProcessGroup();
-        StartDriver(processes, 3, port, output);
+        StartDriver(processes, 3, port, output, "--log-samples");
         foreach (string worker in new[] { "w0", "w1", "w2" }) processes.Start(worker, "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
 
         // The end of epoch 1 as seen by one worker: kill another one during epoch 2.
@@ -125,6 +126,8 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
             Assert.True(difference < 2e-4, $"{folder}: max weight difference to the uninterrupted run {difference}\n{driverLog}");
             Assert.True(Math.Abs(Accuracy(folder) - Accuracy(_local.Output)) <= 0.01, $"{folder}: accuracy {Accuracy(folder)} vs {Accuracy(_local.Output)}");
         }
+
+        AssertEverySampleOfEveryStepUsedOnce(Directory.GetDirectories(Path.Combine(output, "workers")), survivors, steps: 24, samples: 1200, batch: 100, seed: 3);
 
         var lost = Regex.Match(driverLog, @"driver (\d\d:\d\d:\d\d\.\d{3}): step \d+: lost worker");
         var formed = Regex.Match(driverLog, @"driver (\d\d:\d\d:\d\d\.\d{3}): step \d+: ring generation 2 formed");
@@ -236,6 +239,50 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
         {
             double difference = MaxDifference(expected, Weights(Path.Combine(output, "workers", worker)));
             Assert.True(difference <= 1e-6, $"worker {worker}: max weight difference to the uninterrupted job {difference}");
+        }
+    }
+
+    sealed record StepShare(string Worker, long Step, int Rank, int Size, int[] Samples);
+
+    /// <summary>From the workers' samples.tsv: for every step, the shares the survivors used (all under one group
+    /// size) together with the killed worker's share of the same step cover the step's batch exactly once. The
+    /// killed worker's line may be missing for the one step it completed its part of without living to log it: the
+    /// survivors summed its contribution then, so exactly its share is allowed to be absent, once.</summary>
+    static void AssertEverySampleOfEveryStepUsedOnce(string[] workerFolders, List<string> survivors, int steps, int samples, int batch, int seed)
+    {
+        var shares = new List<StepShare>();
+        foreach (string folder in workerFolders)
+        {
+            string text = File.ReadAllText(Path.Combine(folder, "samples.tsv"));
+            // A killed worker's last line may be cut short: only whole lines count.
+            foreach (string line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                string[] fields = line.Split('\t');
+                shares.Add(new StepShare(folder, long.Parse(fields[0], CultureInfo.InvariantCulture), int.Parse(fields[2], CultureInfo.InvariantCulture),
+                    int.Parse(fields[3], CultureInfo.InvariantCulture), fields[4].Split(',').Select(i => int.Parse(i, CultureInfo.InvariantCulture)).ToArray()));
+            }
+        }
+        string killed = workerFolders.Single(f => !survivors.Contains(f));
+        int stepsPerEpoch = samples / batch, missingShareAllowed = 1;
+        for (long step = 1; step <= steps; step++)
+        {
+            int epoch = (int)((step - 1) / stepsPerEpoch), first = (int)((step - 1) % stepsPerEpoch) * batch;
+            int[] expected = Trainer.EpochOrder(samples, seed, epoch)[first..(first + batch)];
+            var survivorShares = shares.Where(s => s.Step == step && survivors.Contains(s.Worker)).ToList();
+            Assert.Equal(survivors.Count, survivorShares.Select(s => s.Worker).Distinct().Count());
+            int size = Assert.Single(survivorShares.Select(s => s.Size).Distinct());
+            var used = shares.Where(s => s.Step == step && s.Size == size).ToList();
+            Assert.Equal(used.Count, used.Select(s => s.Rank).Distinct().Count()); // no place taken twice
+            int[] union = used.SelectMany(s => s.Samples).ToArray();
+            Assert.Equal(union.Length, union.Distinct().Count());                  // no sample taken twice
+            Assert.Empty(union.Except(expected));                                   // nothing from outside the batch
+            int[] missing = expected.Except(union).ToArray();
+            if (missing.Length == 0) continue;
+            // Only the killed worker's share may be unlogged, in the group it belonged to, for one step.
+            Assert.True(missingShareAllowed-- > 0, $"step {step}: {missing.Length} samples of the batch were never used");
+            int killedRank = shares.Where(s => s.Worker == killed && s.Size == size).Select(s => s.Rank).Distinct().Single();
+            var (offset, end) = Trainer.ShareOf(batch, killedRank, size);
+            Assert.Equal(expected[offset..end].Order(), missing.Order());
         }
     }
 }
