@@ -76,6 +76,7 @@ public sealed class RecipeCommandLine
         Master = new Option<string>("--master") { Description = "local[*] (one replica per core), local[N], or cluster[N] (a driver for N worker processes)", DefaultValueFactory = _ => "local[*]" };
         ClusterListen = new Option<string?>("--cluster-listen") { Description = "Cluster address to bind (driver default 127.0.0.1:2551, worker default 127.0.0.1:0)" };
         SecretFile = new Option<string?>("--secret-file") { Description = $"File holding the cluster's shared secret (or set {ClusterSecret.EnvironmentVariable})" };
+        HalfPrecisionGradients = new Option<bool>("--fp16-gradients") { Description = "Cluster mode: send gradients between workers in half precision (half the bytes; BigDL's FP16 compression)" };
         Join = new Option<string>("--join") { Description = "The driver's cluster address, host:port", Required = true };
         Cores = new Option<int?>("--cores") { Description = "Cores this worker may use (default: all of this machine's, shared with the other workers on it)" };
         Seed = new Option<int>("--seed") { Description = "Seed for splits, shuffling and initial weights", DefaultValueFactory = _ => defaults.Seed };
@@ -85,7 +86,7 @@ public sealed class RecipeCommandLine
         Cache = new Option<string>("--cache") { Description = $"Download cache folder (or set {Runtime.Data.CacheFolder.EnvironmentVariable})", DefaultValueFactory = _ => Runtime.Data.CacheFolder.Default };
         Verbose = new Option<bool>("--verbose") { Description = "Show stack traces on errors" };
         Root = new RootCommand(description);
-        foreach (Option option in new Option[] { Data, Output, Epochs, BatchSize, LearningRate, Master, Seed, MaxSamples, Resume, Offline, Cache, Verbose, ClusterListen, SecretFile })
+        foreach (Option option in new Option[] { Data, Output, Epochs, BatchSize, LearningRate, Master, Seed, MaxSamples, Resume, Offline, Cache, Verbose, ClusterListen, SecretFile, HalfPrecisionGradients })
         {
             option.Recursive = true;
             Root.Options.Add(option);
@@ -111,6 +112,7 @@ public sealed class RecipeCommandLine
     public Option<string?> ClusterListen { get; }
     public Option<string?> SecretFile { get; }
     public Option<string> Join { get; }
+    public Option<bool> HalfPrecisionGradients { get; }
     public Option<int?> Cores { get; }
 
     public CommonOptions Bind(ParseResult parsed) => new()
@@ -158,6 +160,7 @@ public sealed class RecipeCommandLine
             Listen = ClusterConfiguration.ParseEndPoint(parsed.GetValue(ClusterListen) ?? "127.0.0.1:2551", "--cluster-listen"),
             Workers = workers,
             Secret = ClusterSecret.Load(parsed.GetValue(SecretFile)),
+            HalfPrecision = parsed.GetValue(HalfPrecisionGradients),
             JobArguments = index => WorkerArguments(_arguments, Path.Combine(options.Output, "workers", index.ToString(System.Globalization.CultureInfo.InvariantCulture))),
         };
         return ClusterDriver.Run(settings, Console.Out, cancellation);

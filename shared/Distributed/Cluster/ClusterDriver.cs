@@ -16,6 +16,8 @@ public sealed record ClusterDriverSettings
     public required Func<int, string[]> JobArguments { get; init; }
     /// <summary>How long a worker has to answer a probe after a ring failure before it is declared lost.</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>The workers' rings send half-precision gradients (BigDL's FP16 compression: half the bytes).</summary>
+    public bool HalfPrecision { get; init; }
 }
 
 /// <summary>
@@ -164,8 +166,9 @@ public static class ClusterDriver
             string[] endPoints = members.Select(m => m.RingEndPoint).ToArray();
             int[] cores = ShareCores(members);
             for (int rank = 0; rank < members.Count; rank++)
-                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank, stateDonorRank, cores[rank]));
-            Log($"step {completedSteps}: ring generation {_generation} formed with {members.Count} worker{(members.Count == 1 ? "" : "s")}: " +
+                members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank, stateDonorRank, cores[rank], _settings.HalfPrecision));
+            Log($"step {completedSteps}: ring generation {_generation} formed with {members.Count} worker{(members.Count == 1 ? "" : "s")}" +
+                (_settings.HalfPrecision ? " (half-precision gradients)" : "") + ": " +
                 string.Join(", ", members.Select((m, rank) => $"rank {rank} = worker {m.Index} ({cores[rank]} core{(cores[rank] == 1 ? "" : "s")})")) +
                 (donorRank >= 0 ? $"; rank {donorRank} passes step {completedSteps} to the members one step behind" : "") +
                 (stateDonorRank >= 0 ? $"; rank {stateDonorRank} hands its training state to the newcomers" : ""));

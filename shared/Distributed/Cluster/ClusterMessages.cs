@@ -24,8 +24,10 @@ public sealed record JobAssigned(string[] Arguments, int WorkerIndex, bool Joins
 /// most steps any member completed; if some completed one fewer, <paramref name="DonorRank"/> sends them the
 /// result of that last step first (<paramref name="DonorRank"/> is -1 when everyone is level). When newcomers
 /// join at an epoch boundary, <paramref name="StateDonorRank"/> sends every member its whole training state
-/// (-1 otherwise). <paramref name="Cores"/> is this member's share of its machine's cores while this ring lasts.</summary>
-public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank, int StateDonorRank = -1, int Cores = 1);
+/// (-1 otherwise). <paramref name="Cores"/> is this member's share of its machine's cores while this ring lasts;
+/// <paramref name="HalfPrecision"/>: the ring sends half-precision values.</summary>
+public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, string KeyHex, long CompletedSteps, int DonorRank, int StateDonorRank = -1,
+    int Cores = 1, bool HalfPrecision = false);
 
 /// <summary>Worker -> driver at the end of an epoch: do newcomers join here? Every member asking at the same
 /// step gets the same <see cref="BoundaryDecision"/>.</summary>

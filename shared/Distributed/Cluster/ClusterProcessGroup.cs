@@ -200,7 +200,7 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
             try
             {
                 _ring = RingAllReduce.Form(_listener, plan.Rank, plan.EndPoints.Select(IPEndPoint.Parse).ToArray(), plan.Generation,
-                    Convert.FromHexString(plan.KeyHex), _settings);
+                    Convert.FromHexString(plan.KeyHex), _settings with { HalfPrecision = plan.HalfPrecision });
                 _ringPlan = plan;
                 _catchUpDone = plan.DonorRank < 0;
                 _log.WriteLine($"cluster: ring generation {plan.Generation}: rank {plan.Rank} of {plan.EndPoints.Length}, " +

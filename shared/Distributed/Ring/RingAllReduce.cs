@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -28,6 +29,7 @@ public sealed class RingAllReduce : IDisposable
     readonly RingSettings _settings;
     readonly byte[] _receiveSegment;
     readonly Half[] _sendHalves;
+    readonly float[] _receiveWidened;
     Exception? _firstFailure;
     bool _broken;
 
@@ -42,6 +44,7 @@ public sealed class RingAllReduce : IDisposable
         int segment = Math.Max(64, settings.SegmentBytes / 4 * 4);
         _receiveSegment = members.Count > 1 ? new byte[segment] : [];
         _sendHalves = members.Count > 1 && settings.HalfPrecision ? new Half[segment / 2] : [];
+        _receiveWidened = members.Count > 1 && settings.HalfPrecision ? new float[segment / 4] : [];
     }
 
     public int Rank { get; }
@@ -237,7 +240,7 @@ public sealed class RingAllReduce : IDisposable
                 if (_settings.HalfPrecision)
                 {
                     var halves = _sendHalves.AsSpan(0, segment.Length);
-                    for (int i = 0; i < segment.Length; i++) halves[i] = (Half)segment[i];
+                    TensorPrimitives.ConvertToHalf(segment, halves); // vectorised (F16C where the CPU has it)
                     SendAll(MemoryMarshal.AsBytes(halves));
                 }
                 else
@@ -286,8 +289,16 @@ public sealed class RingAllReduce : IDisposable
             if (_settings.HalfPrecision)
             {
                 var halves = MemoryMarshal.Cast<byte, Half>(bytes);
-                if (add) for (int i = 0; i < target.Length; i++) target[i] += (float)halves[i];
-                else for (int i = 0; i < target.Length; i++) target[i] = (float)halves[i];
+                if (add)
+                {
+                    var widened = _receiveWidened.AsSpan(0, target.Length);
+                    TensorPrimitives.ConvertToSingle(halves, widened);
+                    AddInto(target, widened);
+                }
+                else
+                {
+                    TensorPrimitives.ConvertToSingle(halves, target);
+                }
             }
             else
             {
@@ -348,9 +359,16 @@ public sealed class RingAllReduce : IDisposable
         for (; i < target.Length; i++) target[i] += source[i];
     }
 
-    static void RoundThroughHalf(Span<float> values)
+    /// <summary>Rounds in place to the nearest half-precision value, a segment at a time through the send buffer.</summary>
+    void RoundThroughHalf(Span<float> values)
     {
-        for (int i = 0; i < values.Length; i++) values[i] = (float)(Half)values[i];
+        for (int offset = 0; offset < values.Length; offset += _sendHalves.Length)
+        {
+            var chunk = values.Slice(offset, Math.Min(_sendHalves.Length, values.Length - offset));
+            var halves = _sendHalves.AsSpan(0, chunk.Length);
+            TensorPrimitives.ConvertToHalf(chunk, halves);
+            TensorPrimitives.ConvertToSingle(halves, chunk);
+        }
     }
 
     public void Dispose()

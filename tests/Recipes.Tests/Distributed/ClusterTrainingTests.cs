@@ -99,6 +99,28 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
     }
 
     [Fact]
+    public void With_half_precision_gradients_two_workers_stay_identical_and_train_as_well_as_local_1()
+    {
+        int port = RecipeProcessGroup.FreePort();
+        string output = Path.Combine(_local.Folder, "fp16");
+        using var processes = new RecipeProcessGroup();
+        StartDriver(processes, 2, port, output, "--fp16-gradients");
+        processes.Start("w0", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        processes.Start("w1", "mnist", ["worker", "--join", $"127.0.0.1:{port}"], GoodSecret);
+        Assert.True(processes.WaitForExit("driver", JobLimit) == 0, processes.Output("driver"));
+        Assert.Contains("formed with 2 workers (half-precision gradients)", processes.Output("driver"));
+
+        // Both workers received the same rounded sums, so they hold the same model; the rounding changed the
+        // weights a little (so it was applied) but not what the model learned.
+        float[] first = Weights(Path.Combine(output, "workers", "0"));
+        Assert.Equal(first, Weights(Path.Combine(output, "workers", "1")));
+        double difference = MaxDifference(Weights(_local.Output), first);
+        Assert.InRange(difference, 1e-7, 0.05);
+        Assert.True(Math.Abs(Accuracy(Path.Combine(output, "workers", "0")) - Accuracy(_local.Output)) <= 0.02,
+            $"accuracy {Accuracy(Path.Combine(output, "workers", "0"))} with FP16 gradients vs {Accuracy(_local.Output)}");
+    }
+
+    [Fact]
     public void When_one_of_three_workers_is_killed_mid_epoch_the_others_re_form_the_ring_and_finish_the_same_training()
     {
         int port = RecipeProcessGroup.FreePort();
