@@ -16,6 +16,18 @@ public interface IProcessGroup
     /// values are then unusable and the caller redoes the step with the new <see cref="Rank"/> and <see cref="Size"/>.</summary>
     void SumInPlace(Memory<float> values);
 
+    /// <summary>Replaces a few totals that are not a training step (an evaluation's sums and counts) by their sum
+    /// over the group. Like <see cref="SumInPlace"/> it throws <see cref="ProcessGroupChangedException"/> when the
+    /// group re-formed, and the caller computes its share again. Each total travels as two float32 values (its
+    /// float32 rounding and the remainder), so sums keep about 7 significant digits and whole counts below
+    /// 2^24 stay exact.</summary>
+    void SumTotals(Span<double> totals)
+    {
+        float[] packed = TotalsPacking.Pack(totals);
+        SumInPlace(packed);
+        TotalsPacking.Unpack(packed, totals);
+    }
+
     /// <summary>The place (rank, size) under which this process contributed to the last sum it returned. It is
     /// the current one, except when the group re-formed after a member had already completed the sum: this
     /// process then receives that result, to which it contributed in the group as it was before.</summary>
@@ -29,6 +41,7 @@ public sealed class SingleProcess : IProcessGroup
     public int Rank => 0;
     public int Size => 1;
     public void SumInPlace(Memory<float> values) { }
+    public void SumTotals(Span<double> totals) { }
 }
 
 /// <summary>The group lost or gained members during a collective; the step must be computed again.</summary>
@@ -50,4 +63,24 @@ public interface IElasticProcessGroup : IProcessGroup
     /// <summary>The cores this process may use while the group stays as it is (its share of its machine, which
     /// changes when members on the same machine come or go); 0 before the group is formed.</summary>
     int Cores { get; }
+}
+
+/// <summary>Doubles as pairs of floats for a float32 sum: (float)x, then what that rounding left out.</summary>
+public static class TotalsPacking
+{
+    public static float[] Pack(ReadOnlySpan<double> totals)
+    {
+        float[] packed = new float[2 * totals.Length];
+        for (int i = 0; i < totals.Length; i++)
+        {
+            packed[2 * i] = (float)totals[i];
+            packed[2 * i + 1] = (float)(totals[i] - packed[2 * i]);
+        }
+        return packed;
+    }
+
+    public static void Unpack(ReadOnlySpan<float> packed, Span<double> totals)
+    {
+        for (int i = 0; i < totals.Length; i++) totals[i] = (double)packed[2 * i] + packed[2 * i + 1];
+    }
 }

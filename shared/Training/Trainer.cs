@@ -285,22 +285,51 @@ public sealed class Trainer : IDisposable
         return new IOException($"{error.Message} (saved a checkpoint after step {lastCompleted.Iteration}: start the job again with --resume to continue from it)", error);
     }
 
-    /// <summary>Computes each validation method over <paramref name="data"/>, the replicas sharing the work.</summary>
+    /// <summary>Computes each validation method over <paramref name="data"/>, the replicas sharing the work; in a
+    /// process group each process takes its share of the data and the totals are summed over the group (if the
+    /// group changes meanwhile, the shares are computed again), so every process gets the scores of the whole set.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(IBatchSource data, IReadOnlyList<IValidationMethod> methods, int? batchSize = null)
+    {
+        var processes = Settings.Processes;
+        double[] totals = new double[2 * methods.Count]; // each method's sum, then its count
+        while (true)
+        {
+            var (from, to) = ShareOf(data.Count, processes.Rank, processes.Size);
+            MeasureRange(data, from, to, methods, batchSize, totals);
+            if (processes is SingleProcess) break;
+            try
+            {
+                processes.SumTotals(totals);
+                break;
+            }
+            catch (ProcessGroupChangedException)
+            {
+                FitThreadsToCoreShare();
+            }
+        }
+        var scores = new Dictionary<string, double>();
+        for (int m = 0; m < methods.Count; m++)
+            scores[methods[m].Name] = totals[methods.Count + m] == 0 ? double.NaN : totals[m] / totals[methods.Count + m];
+        return scores;
+    }
+
+    /// <summary>Each method's sum and count over samples [<paramref name="from"/>, <paramref name="to"/>) of
+    /// <paramref name="data"/>, split across the replicas, into <paramref name="totals"/> (sums, then counts).</summary>
+    void MeasureRange(IBatchSource data, int from, int to, IReadOnlyList<IValidationMethod> methods, int? batchSize, double[] totals)
     {
         int replicas = _replicas.Models.Count;
         int perReplicaBatch = Math.Max(1, (batchSize ?? Settings.GlobalBatchSize) / replicas);
         var sums = new double[replicas, methods.Count];
         var counts = new long[replicas, methods.Count];
-        int chunk = (data.Count + replicas - 1) / replicas;
+        int chunk = (to - from + replicas - 1) / replicas;
         _replicas.Threads.Run(r =>
         {
             var model = _replicas.Models[r];
             model.eval();
             using var noGrad = no_grad();
-            int end = Math.Min(data.Count, (r + 1) * chunk);
+            int end = Math.Min(to, from + (r + 1) * chunk);
             int[] indices = new int[perReplicaBatch];
-            for (int start = r * chunk; start < end; start += perReplicaBatch)
+            for (int start = from + r * chunk; start < end; start += perReplicaBatch)
             {
                 using var scope = NewDisposeScope();
                 int count = Math.Min(perReplicaBatch, end - start);
@@ -316,15 +345,13 @@ public sealed class Trainer : IDisposable
             }
             model.train();
         });
-        var scores = new Dictionary<string, double>();
+        Array.Clear(totals);
         for (int m = 0; m < methods.Count; m++)
-        {
-            double sum = 0;
-            long count = 0;
-            for (int r = 0; r < replicas; r++) { sum += sums[r, m]; count += counts[r, m]; }
-            scores[methods[m].Name] = count == 0 ? double.NaN : sum / count;
-        }
-        return scores;
+            for (int r = 0; r < replicas; r++)
+            {
+                totals[m] += sums[r, m];
+                totals[methods.Count + m] += counts[r, m];
+            }
     }
 
     /// <summary>Leaves the gradient of the whole global batch in replica 0 and returns the batch's mean loss.

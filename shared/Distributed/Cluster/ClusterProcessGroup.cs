@@ -219,13 +219,26 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
 
     public void SumInPlace(Memory<float> values)
     {
-        if (_ring is null) FormRing(afterGeneration: 0);
         if (_lastResult.Length != values.Length)
         {
             // Sized once: every call of a training run sums the same gradient buffer.
             _lastResult = new float[values.Length];
             _scratch = new float[values.Length];
         }
+        Collective(values, trainingStep: true);
+    }
+
+    /// <summary>Evaluation totals: a collective like a step's, but neither counted as a step nor kept for a catch-up.</summary>
+    public void SumTotals(Span<double> totals)
+    {
+        float[] packed = TotalsPacking.Pack(totals);
+        Collective(packed, trainingStep: false);
+        TotalsPacking.Unpack(packed, totals);
+    }
+
+    void Collective(Memory<float> values, bool trainingStep)
+    {
+        if (_ring is null) FormRing(afterGeneration: 0);
         try
         {
             if (!_catchUpDone)
@@ -238,6 +251,8 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
                 _catchUpDone = true;
                 if (_completed < plan.CompletedSteps)
                 {
+                    // A member one step behind is still inside that step: its next collective is always the step's.
+                    if (!trainingStep) throw new System.Diagnostics.UnreachableException("cluster: a member behind by a step was asked for evaluation totals");
                     _scratch.CopyTo(values);
                     _scratch.CopyTo(_lastResult, 0);
                     _completed++;
@@ -245,6 +260,11 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
                     _log.WriteLine($"cluster: caught up on step {_completed} from rank {plan.DonorRank}");
                     return;
                 }
+            }
+            if (!trainingStep)
+            {
+                _ring!.SumInPlace(values);
+                return;
             }
             _attempt = (Rank, Size);
             _ring!.SumInPlace(values);

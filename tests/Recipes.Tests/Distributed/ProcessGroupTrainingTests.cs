@@ -57,7 +57,12 @@ public sealed class ProcessGroupTrainingTests
     {
         using var data = SyntheticDigits(547, seed: 3); // 547: uneven shares in every batch
         float[] expected;
-        using (var alone = NewTrainer(SingleProcess.Instance)) expected = Train(alone, data);
+        IReadOnlyDictionary<string, double> expectedScores;
+        using (var alone = NewTrainer(SingleProcess.Instance))
+        {
+            expected = Train(alone, data);
+            expectedScores = alone.Evaluate(data, Methods);
+        }
 
         var listeners = Enumerable.Range(0, size).Select(_ => new RingListener(IPAddress.Loopback)).ToArray();
         byte[] key = RandomNumberGenerator.GetBytes(RingAllReduce.KeyBytes);
@@ -65,12 +70,15 @@ public sealed class ProcessGroupTrainingTests
             () => RingAllReduce.Form(listeners[rank], rank, listeners.Select(l => l.EndPoint).ToArray(), 1, key)) { ExpectedRank = rank, ExpectedSize = size }).ToArray();
         var trainers = groups.Select(NewTrainer).ToArray();
         var results = new float[size][];
+        var scores = new IReadOnlyDictionary<string, double>[size];
+        var evaluated = Enumerable.Range(0, size).Select(_ => new RecordingSource(data)).ToArray();
         var failures = new Exception?[size];
         var threads = Enumerable.Range(0, size).Select(rank => new Thread(() =>
         {
             try
             {
                 results[rank] = Train(trainers[rank], data);
+                scores[rank] = trainers[rank].Evaluate(evaluated[rank], Methods);
             }
             catch (Exception error)
             {
@@ -89,6 +97,26 @@ public sealed class ProcessGroupTrainingTests
             double difference = expected.Zip(results[rank], (a, b) => Math.Abs(a - b)).Max();
             Assert.True(difference < 1e-5, $"rank {rank} of {size}: max weight difference {difference}");
             Assert.Equal(results[0], results[rank]); // every process applies the same summed gradient
+            // Each process evaluated only its share, and every process got the scores of the whole set.
+            Assert.Equal(expectedScores["accuracy"], scores[rank]["accuracy"], 12);
+            Assert.Equal(expectedScores["loss"], scores[rank]["loss"], 5);
+        }
+        int[] all = evaluated.SelectMany(e => e.Indices).ToArray();
+        Assert.Equal(Enumerable.Range(0, data.Count), all.Order());
+        Assert.All(evaluated, e => Assert.InRange(e.Indices.Count, data.Count / size, data.Count / size + 1));
+    }
+
+    static readonly IValidationMethod[] Methods = [new Top1Accuracy(), new LossValidation((output, target) => nn.functional.cross_entropy(output, target))];
+
+    /// <summary>A data set that records which samples were asked of it.</summary>
+    sealed class RecordingSource(IBatchSource inner) : IBatchSource
+    {
+        public List<int> Indices { get; } = [];
+        public int Count => inner.Count;
+        public (Tensor Input, Tensor Target) GetBatch(ReadOnlySpan<int> indices)
+        {
+            lock (Indices) Indices.AddRange(indices.ToArray());
+            return inner.GetBatch(indices);
         }
     }
 }
