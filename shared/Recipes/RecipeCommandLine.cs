@@ -73,7 +73,7 @@ public sealed class RecipeCommandLine
         Epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => defaults.Epochs };
         BatchSize = new Option<int>("--batch-size") { Description = "Global mini-batch size (split across replicas)", DefaultValueFactory = _ => defaults.BatchSize };
         LearningRate = new Option<double>("--learning-rate") { Description = "Initial learning rate", DefaultValueFactory = _ => defaults.LearningRate };
-        Master = new Option<string>("--master") { Description = "local[*] (one replica per core), local[N], or cluster[N] (a driver for N worker processes)", DefaultValueFactory = _ => "local[*]" };
+        Master = new Option<string>("--master") { Description = "local[*] (one replica per core), local[N], cluster[N] (a driver for N worker processes), or mpi (each process of an mpirun job trains)", DefaultValueFactory = _ => "local[*]" };
         ClusterListen = new Option<string?>("--cluster-listen") { Description = "Cluster address to bind (driver default 127.0.0.1:2551, worker default 127.0.0.1:0)" };
         SecretFile = new Option<string?>("--secret-file") { Description = $"File holding the cluster's shared secret (or set {ClusterSecret.EnvironmentVariable})" };
         HalfPrecisionGradients = new Option<bool>("--fp16-gradients") { Description = "Cluster mode: send gradients between workers in half precision (half the bytes; BigDL's FP16 compression)" };
@@ -142,6 +142,8 @@ public sealed class RecipeCommandLine
         {
             var options = Bind(parsed);
             if (command is null && options.IsClusterDriver) return RecipeHost.Run(options, cancellation => RunDriver(parsed, options, cancellation));
+            if (command is null && options.Master.Trim() == MpiMaster)
+                return RecipeHost.Run(options with { Master = "local[1]" }, cancellation => RunMpiRank(parsed, options, cancellation));
             return RecipeHost.Run(options, cancellation => run(parsed, options, cancellation));
         });
     }
@@ -150,6 +152,25 @@ public sealed class RecipeCommandLine
     {
         _arguments = args;
         return Root.Parse(args).Invoke();
+    }
+
+    const string MpiMaster = "mpi";
+
+    /// <summary><c>--master mpi</c>: this process is one rank of an <c>mpirun</c> job. Like a cluster worker it
+    /// trains local[1] on its share of every batch, with its share of this machine's cores, and writes its
+    /// results to <c>&lt;output&gt;/workers/&lt;rank&gt;</c>.</summary>
+    int RunMpiRank(ParseResult parsed, CommonOptions options, CancellationToken cancellation)
+    {
+        using var group = Distributed.Mpi.MpiProcessGroup.Start();
+        var rankOptions = options with
+        {
+            Master = "local[1]",
+            Processes = group,
+            Cores = Math.Max(1, Environment.ProcessorCount / Distributed.Mpi.MpiProcessGroup.ProcessesOnThisMachine),
+            Output = Path.Combine(options.Output, "workers", group.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        Console.WriteLine($"mpi: rank {group.Rank} of {group.Size}, {rankOptions.Cores} core{(rankOptions.Cores == 1 ? "" : "s")}; results in {rankOptions.Output}");
+        return _train!(parsed, rankOptions, cancellation);
     }
 
     int RunDriver(ParseResult parsed, CommonOptions options, CancellationToken cancellation)

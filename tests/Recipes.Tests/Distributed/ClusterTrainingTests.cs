@@ -120,6 +120,27 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
             $"accuracy {Accuracy(Path.Combine(output, "workers", "0"))} with FP16 gradients vs {Accuracy(_local.Output)}");
     }
 
+    [MpiFact]
+    public void Two_processes_under_mpirun_reach_the_weights_of_local_1()
+    {
+        string output = Path.Combine(_local.Folder, "mpi");
+        using var processes = new RecipeProcessGroup();
+        processes.StartProgram("mpirun", "mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", Path.Combine(AppContext.BaseDirectory, "mnist.dll"),
+            .. JobOptions(_local), "--master", "mpi", "--output", output]);
+        Assert.True(processes.WaitForExit("mpirun", JobLimit) == 0, processes.Output("mpirun"));
+        Assert.Contains("mpi: rank 0 of 2", processes.Output("mpirun"));
+        Assert.Contains("mpi: rank 1 of 2", processes.Output("mpirun"));
+
+        float[] expected = Weights(_local.Output);
+        foreach (string rank in new[] { "0", "1" })
+        {
+            double difference = MaxDifference(expected, Weights(Path.Combine(output, "workers", rank)));
+            Assert.True(difference < 2e-4, $"rank {rank}: max weight difference to local[1] {difference}");
+        }
+        Assert.Equal(Weights(Path.Combine(output, "workers", "0")), Weights(Path.Combine(output, "workers", "1")));
+        Assert.Equal(Accuracy(_local.Output), Accuracy(Path.Combine(output, "workers", "0")), 3);
+    }
+
     [Fact]
     public void When_one_of_three_workers_is_killed_mid_epoch_the_others_re_form_the_ring_and_finish_the_same_training()
     {
@@ -306,5 +327,15 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
             var (offset, end) = Trainer.ShareOf(batch, killedRank, size);
             Assert.Equal(expected[offset..end].Order(), missing.Order());
         }
+    }
+}
+
+/// <summary>A test that needs Open MPI's mpirun: reported as skipped, with the way to install it, where it is missing.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        bool found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(folder => File.Exists(Path.Combine(folder, "mpirun")));
+        if (!found) Skip = "mpirun not found: install Open MPI (apt-get install openmpi-bin) to run the MPI backend's test";
     }
 }

@@ -12,12 +12,14 @@ sealed class RecipeProcessGroup : IDisposable
 
     readonly Dictionary<string, Running> _running = [];
 
-    public void Start(string name, string recipe, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
+    public void Start(string name, string recipe, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        StartProgram(name, "dotnet", [Path.Combine(AppContext.BaseDirectory, $"{recipe}.dll"), .. arguments], environment);
+
+    public void StartProgram(string name, string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, $"{recipe}.dll"));
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment) start.Environment[key] = value;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var process = new Process { StartInfo = start };
         var lines = new List<string>();
         DataReceivedEventHandler collect = (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
