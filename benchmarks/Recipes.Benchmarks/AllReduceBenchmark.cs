@@ -11,7 +11,7 @@ namespace Recipes.Benchmarks;
 /// <summary>
 /// The TCP ring allreduce between 2 and 3 processes on 127.0.0.1 at 1, 10 and 100 MB of float32, next to
 /// the in-process sum of two arrays of the same size (what memory bandwidth allows: an allreduce must at
-/// least read and write its buffer). Median time per allreduce after a warm-up; MB/s is buffer size over time.
+/// least read and write its buffer), and Open MPI's allreduce (the --master mpi backend) where mpirun is installed. Median time per allreduce after a warm-up; MB/s is buffer size over time.
 /// </summary>
 static partial class AllReduceBenchmark
 {
@@ -25,7 +25,9 @@ static partial class AllReduceBenchmark
         {
             rows.Add(($"TCP ring, {processes} processes", RingMedians(processes, repeat, halfPrecision: false)));
             if (halfPrecision) rows.Add(($"TCP ring FP16, {processes} processes", RingMedians(processes, repeat, halfPrecision: true)));
+            if (MpirunFound) rows.Add(($"Open MPI (mpirun), {processes} processes", MpiMedians(processes, repeat)));
         }
+        if (!MpirunFound) AnsiConsole.MarkupLine("(Open MPI rows left out: mpirun not found; apt-get install openmpi-bin)");
 
         var table = new Table().AddColumn("method");
         foreach (double mb in Sizes) table.AddColumn($"{mb:0} MB: ms", c => c.RightAligned()).AddColumn("MB/s", c => c.RightAligned());
@@ -80,6 +82,53 @@ static partial class AllReduceBenchmark
         var medians = AllReduceLine().Matches(outcomes[0].Output).ToDictionary(
             m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
         return Sizes.Select(s => medians[s]).ToArray();
+    }
+
+    static bool MpirunFound => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(folder => File.Exists(Path.Combine(folder, "mpirun")));
+
+    /// <summary>The same sizes through <see cref="Recipes.Runtime.Distributed.Mpi.MpiProcessGroup"/> (MPI_Allreduce in
+    /// place), each process started by mpirun running this program's <c>mpi-rank</c> command.</summary>
+    static double[] MpiMedians(int processes, int repeat)
+    {
+        var start = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { "--allow-run-as-root", "--oversubscribe", "-np", $"{processes}", "dotnet",
+            Path.Combine(AppContext.BaseDirectory, "Recipes.Benchmarks.dll"), "mpi-rank", "--repeat", $"{repeat}" })
+            start.ArgumentList.Add(argument);
+        using var mpirun = Process.Start(start) ?? throw new InvalidOperationException("could not start mpirun");
+        var output = mpirun.StandardOutput.ReadToEndAsync();
+        var errors = mpirun.StandardError.ReadToEndAsync();
+        if (!mpirun.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            mpirun.Kill(entireProcessTree: true);
+            throw new TimeoutException("mpirun did not finish within 5 minutes");
+        }
+        if (mpirun.ExitCode != 0) throw new InvalidOperationException($"mpirun exited with {mpirun.ExitCode}: {output.Result}{errors.Result}");
+        var medians = AllReduceLine().Matches(output.Result).ToDictionary(
+            m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+        return Sizes.Select(s => medians[s]).ToArray();
+    }
+
+    /// <summary>One rank of <see cref="MpiMedians"/>: times the allreduces; rank 0 prints a line per size.</summary>
+    public static int RunMpiRank(int repeat)
+    {
+        using var group = Recipes.Runtime.Distributed.Mpi.MpiProcessGroup.Start();
+        foreach (double megabytes in Sizes)
+        {
+            float[] values = new float[(int)(megabytes * 1024 * 1024 / sizeof(float))];
+            for (int i = 0; i < values.Length; i++) values[i] = i % 1000 * 1e-3f;
+            group.SumInPlace(values); // warm-up
+            var times = new double[repeat];
+            for (int r = 0; r < repeat; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                group.SumInPlace(values);
+                times[r] = clock.Elapsed.TotalMilliseconds;
+            }
+            Array.Sort(times);
+            if (group.Rank == 0)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ALLREDUCE megabytes={megabytes} median_ms={times[repeat / 2]:F3}"));
+        }
+        return 0;
     }
 
     [GeneratedRegex(@"ALLREDUCE megabytes=([\d.]+) median_ms=([\d.]+)")]

@@ -27,6 +27,9 @@ allreduce.SetAction(parsed =>
     int exitCode = AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision));
     return exitCode != 0 ? exitCode : ClusterTrainingBenchmark.Run(epochs: 6, samples: 20000, batchSize: 512);
 });
+var mpiRank = new Command("mpi-rank", "One rank of the Open MPI allreduce timing (started by the allreduce benchmark through mpirun)") { repeat };
+mpiRank.Hidden = true;
+mpiRank.SetAction(parsed => AllReduceBenchmark.RunMpiRank(parsed.GetValue(repeat)));
 var clusterEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 6, Description = "Epochs per configuration (the first is warm-up)" };
 var clusterSamples = new Option<int>("--samples") { DefaultValueFactory = _ => 20000, Description = "Generated training samples" };
 var clusterBatch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512, Description = "Global batch (the recipe's default, 512)" };
@@ -36,5 +39,5 @@ var folder = new Option<string>("--folder") { DefaultValueFactory = _ => "../sha
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10, Description = "Timed seconds per configuration (after a warm-up pass)" };
 var images = new Command("images", "Image preprocessing images/s: our pipeline with 1 and 2 workers vs PIL + numpy") { folder, seconds, python };
 images.SetAction(parsed => ImagePipelineBenchmark.Run(parsed.GetValue(folder)!, parsed.GetValue(seconds), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mnistCluster, images, resnet };
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mpiRank, mnistCluster, images, resnet };
 return root.Parse(args).Invoke();
