@@ -44,6 +44,9 @@ public sealed class SingleProcess : IProcessGroup
     public void SumTotals(Span<double> totals) { }
 }
 
+/// <summary>The group cannot go on (its coordinator is gone, or a collective failed for good).</summary>
+public sealed class ProcessGroupFailedException(IOException inner) : IOException(inner.Message, inner);
+
 /// <summary>The group lost or gained members during a collective; the step must be computed again.</summary>
 public sealed class ProcessGroupChangedException(string message, Exception? inner = null) : Exception(message, inner);
 

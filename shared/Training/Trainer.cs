@@ -51,6 +51,7 @@ public sealed class Trainer : IDisposable
     readonly LocalReplicaGroup _replicas;
     readonly optim.Optimizer _optimizer;
     readonly GradientExchange? _exchange;
+    int _intraOpThreads;
 
     public Trainer(Func<nn.Module<Tensor, Tensor>> createModel, Func<IEnumerable<Parameter>, optim.Optimizer> createOptimizer,
         Func<Tensor, Tensor, Tensor> meanLoss, TrainerSettings settings)
@@ -68,8 +69,6 @@ public sealed class Trainer : IDisposable
         _intraOpThreads = settings.Master.IntraOpThreadsPerReplica;
         FitThreadsToCoreShare();
     }
-
-    int _intraOpThreads;
 
     /// <summary>In a process group whose members share machines, this process may use only its share of the
     /// cores (given by the group, and changed when members come or go): its replicas' libtorch threads are
@@ -152,7 +151,7 @@ public sealed class Trainer : IDisposable
                     loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
                     sampleLog?.Write(iteration + 1, epoch, order.AsSpan(start, count), Settings.Processes.LastSumContribution);
                 }
-                catch (IOException error) when (_exchange is not null && CheckpointPath is not null)
+                catch (ProcessGroupFailedException error) when (CheckpointPath is not null)
                 {
                     throw CheckpointOnGroupFailure(error, new CheckpointPosition
                     {
@@ -373,6 +372,10 @@ public sealed class Trainer : IDisposable
             try
             {
                 return _exchange.SumAcrossProcesses(processes, loss);
+            }
+            catch (IOException error) when (error is not ProcessGroupFailedException)
+            {
+                throw new ProcessGroupFailedException(error); // told apart from a data file's failure by the caller
             }
             catch (ProcessGroupChangedException)
             {
