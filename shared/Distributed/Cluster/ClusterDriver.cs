@@ -65,7 +65,7 @@ public static class ClusterDriver
         public override string ToString() => $"worker {Index} ({Name}, {Address.Host}:{Address.Port})";
     }
 
-    sealed record ProbeResult(int WorkerIndex, long Generation, bool Answered);
+    sealed record ProbeResult(int WorkerIndex, long Generation, bool Answered, TimeSpan Timeout);
     sealed record UnreachableProbeResult(int WorkerIndex, bool Answered);
 
     sealed class DriverActor : ReceiveActor
@@ -111,15 +111,25 @@ public static class ClusterDriver
             Receive<Probe>(probe => Sender.Tell(new ProbeAnswer(probe.Generation))); // a worker checking the driver is alive
             Receive<EpochBoundary>(OnEpochBoundary);
             Receive<ClusterEvents.UnreachableMember>(e => ProbeUnreachable(e.Member.Address));
+            Receive<Akka.Remote.DisassociatedEvent>(OnDisassociated);
+            Receive<Akka.Remote.AssociatedEvent>(opened => _disconnected.Remove(opened.RemoteAddress));
             Receive<ClusterEvents.MemberRemoved>(e => OnMemberLost(e.Member.Address, "removed from the cluster"));
             Receive<ClusterEvents.IMemberEvent>(_ => { });
         }
 
-        protected override void PreStart() =>
+        protected override void PreStart()
+        {
             _cluster.Subscribe(Self, ClusterEvents.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvents.IMemberEvent), typeof(ClusterEvents.UnreachableMember));
+            Context.System.EventStream.Subscribe(Self, typeof(Akka.Remote.DisassociatedEvent));
+            Context.System.EventStream.Subscribe(Self, typeof(Akka.Remote.AssociatedEvent));
+        }
 
-        protected override void PostStop() => _cluster.Unsubscribe(Self);
+        protected override void PostStop()
+        {
+            _cluster.Unsubscribe(Self);
+            Context.System.EventStream.Unsubscribe(Self);
+        }
 
         // Timestamps let an operator see how long a re-formation took.
         void Log(string message) => _log.WriteLine($"driver {DateTime.Now:HH:mm:ss.fff}: {message}");
@@ -242,20 +252,40 @@ public static class ClusterDriver
                 foreach (var member in _members.Where(m => m.Alive))
                 {
                     _probesPending.Add(member.Index);
-                    int index = member.Index;
-                    long generation = _generation;
-                    member.Actor.Ask<ProbeAnswer>(new Probe(generation), _settings.ProbeTimeout)
-                        .PipeTo(Self, success: _ => new ProbeResult(index, generation, true), failure: _ => new ProbeResult(index, generation, false));
+                    SendProbe(member, _disconnected.Contains(member.Address) ? ClosedConnectionProbeTimeout : _settings.ProbeTimeout);
                 }
             }
             TryReform();
         }
 
+        /// <summary>A worker whose connection to the driver has closed answers at once if it is alive (Akka
+        /// reconnects in milliseconds), so it gets a short probe: a killed worker is then replaced in a fraction
+        /// of a second instead of after the full probe timeout, which is meant for workers merely slow to answer.</summary>
+        static readonly TimeSpan ClosedConnectionProbeTimeout = TimeSpan.FromMilliseconds(300);
+        readonly HashSet<Address> _disconnected = [];
+
+        void SendProbe(WorkerEntry member, TimeSpan timeout)
+        {
+            int index = member.Index;
+            long generation = _generation;
+            member.Actor.Ask<ProbeAnswer>(new Probe(generation), timeout)
+                .PipeTo(Self, success: _ => new ProbeResult(index, generation, true, timeout), failure: _ => new ProbeResult(index, generation, false, timeout));
+        }
+
+        void OnDisassociated(Akka.Remote.DisassociatedEvent closed)
+        {
+            _disconnected.Add(closed.RemoteAddress);
+            var worker = _workers.FirstOrDefault(w => w.Address.Equals(closed.RemoteAddress));
+            if (_reforming && worker is not null && _probesPending.Contains(worker.Index)) SendProbe(worker, ClosedConnectionProbeTimeout);
+        }
+
         void OnProbeResult(ProbeResult result)
         {
-            if (result.Generation != _generation) return;
+            if (result.Generation != _generation || !_probesPending.Contains(result.WorkerIndex)) return;
             _probesPending.Remove(result.WorkerIndex);
-            if (!result.Answered) MarkLost(_workers[result.WorkerIndex], $"did not answer within {_settings.ProbeTimeout.TotalSeconds:0.#} s");
+            if (!result.Answered)
+                MarkLost(_workers[result.WorkerIndex], $"did not answer within {result.Timeout.TotalSeconds:0.0#} s" +
+                    (result.Timeout < _settings.ProbeTimeout ? " after its connection closed" : ""));
             TryReform();
         }
 
