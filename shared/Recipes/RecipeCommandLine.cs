@@ -182,6 +182,7 @@ public sealed class RecipeCommandLine
             Workers = workers,
             Secret = ClusterSecret.Load(parsed.GetValue(SecretFile)),
             HalfPrecision = parsed.GetValue(HalfPrecisionGradients),
+            OutputFolder = options.Output,
             JobArguments = index => WorkerArguments(_arguments, Path.Combine(options.Output, "workers", index.ToString(System.Globalization.CultureInfo.InvariantCulture))),
         };
         return ClusterDriver.Run(settings, Console.Out, cancellation);

@@ -6,7 +6,8 @@ namespace Recipes.Runtime.Distributed.Cluster;
 
 /// <summary>
 /// Akka's log, on standard error, one line per event and without stack traces. A closed connection to a peer
-/// (<c>Disassociated</c>) is left out: in an elastic job it is the expected sign of a lost process, and the
+/// (<c>Disassociated</c>), and the failed reconnections to it that follow, are left out: in an elastic job they
+/// are the expected sign of a lost process, and the
 /// driver and workers report each loss themselves with the step number. Akka's default logger prints each as
 /// an ERROR with a stack trace, which reads like a crash of the process that saw it.
 /// </summary>
@@ -31,5 +32,6 @@ public sealed class AkkaLogForwarder : ReceiveActor, IRequiresMessageQueue<ILogg
 
     static bool IsPeerDisconnection(LogEvent log) =>
         log is Error { Cause: { } cause } && DisconnectionCauses.Contains(cause.GetType().Name)
-        || log.Message?.ToString()?.Contains("Disassociated", StringComparison.Ordinal) == true;
+        || log.Message?.ToString() is string message
+            && (message.Contains("Disassociated", StringComparison.Ordinal) || message.StartsWith("Tried to associate with unreachable remote address", StringComparison.Ordinal));
 }

@@ -16,6 +16,8 @@ public sealed record ClusterDriverSettings
     public required Func<int, string[]> JobArguments { get; init; }
     /// <summary>How long a worker has to answer a probe after a ring failure before it is declared lost.</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Where the driver writes the job's timeline (<c>cluster.json</c>, <c>cluster-timeline.png</c>); null for nowhere.</summary>
+    public string? OutputFolder { get; init; }
     /// <summary>The workers' rings send half-precision gradients (BigDL's FP16 compression: half the bytes).</summary>
     public bool HalfPrecision { get; init; }
 }
@@ -32,7 +34,8 @@ public static class ClusterDriver
     {
         using var system = ActorSystem.Create(ClusterConfiguration.SystemName, ClusterConfiguration.Create(settings.Listen, settings.Listen, "driver"));
         var finished = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        system.ActorOf(Props.Create(() => new DriverActor(settings, log, finished)), ClusterConfiguration.DriverActorName);
+        var timeline = new ClusterTimeline();
+        system.ActorOf(Props.Create(() => new DriverActor(settings, log, finished, timeline)), ClusterConfiguration.DriverActorName);
         log.WriteLine($"driver: listening at {settings.Listen}, waiting for {settings.Workers} worker{(settings.Workers == 1 ? "" : "s")} " +
             $"(start them with: worker --join {settings.Listen})");
         try
@@ -48,7 +51,18 @@ public static class ClusterDriver
         finally
         {
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            WriteTimeline(settings, timeline, log);
         }
+    }
+
+    static void WriteTimeline(ClusterDriverSettings settings, ClusterTimeline timeline, TextWriter log)
+    {
+        if (settings.OutputFolder is null || timeline.Events.Count == 0) return;
+        Directory.CreateDirectory(settings.OutputFolder);
+        string json = Path.Combine(settings.OutputFolder, "cluster.json"), png = Path.Combine(settings.OutputFolder, "cluster-timeline.png");
+        timeline.WriteJson(json);
+        timeline.WritePng(png, $"Cluster job: {settings.Workers} worker{(settings.Workers == 1 ? "" : "s")} expected");
+        log.WriteLine($"driver: wrote {json} and {png}");
     }
 
     sealed class WorkerEntry(int index, JoinProof proof, IActorRef actor)
@@ -87,8 +101,11 @@ public static class ClusterDriver
         bool _boundaryRegroups;
         readonly Dictionary<int, IActorRef> _boundaryAskers = [];
 
-        public DriverActor(ClusterDriverSettings settings, TextWriter log, TaskCompletionSource<int> finished)
+        readonly ClusterTimeline _timeline;
+
+        public DriverActor(ClusterDriverSettings settings, TextWriter log, TaskCompletionSource<int> finished, ClusterTimeline timeline)
         {
+            _timeline = timeline;
             _settings = settings;
             _log = log;
             _finished = finished;
@@ -145,6 +162,7 @@ public static class ClusterDriver
             {
                 Log($"refused worker {proof.WorkerName} at {Sender.Path.Address}: wrong secret");
                 Sender.Tell(new JoinRefused("wrong secret"));
+                _timeline.Add("refused", -1, [], $"{proof.WorkerName}: wrong secret");
                 _cluster.Down(Sender.Path.Address);
                 return;
             }
@@ -154,12 +172,14 @@ public static class ClusterDriver
                 _workers.Add(newcomer);
                 _newcomers.Add(newcomer);
                 Log($"{newcomer} joined the running job, ring at {newcomer.RingEndPoint}; it enters the ring at the next epoch boundary");
+                _timeline.Add("joined", -1, [newcomer.Index], "late");
                 newcomer.Actor.Tell(new JobAssigned(_settings.JobArguments(newcomer.Index), newcomer.Index, JoinsLate: true));
                 return;
             }
             var worker = new WorkerEntry(_workers.Count, proof, Sender);
             _workers.Add(worker);
             Log($"{worker} joined, ring at {worker.RingEndPoint} [{_workers.Count}/{_settings.Workers}]");
+            _timeline.Add("joined", 0, [worker.Index]);
             if (_workers.Count < _settings.Workers) return;
 
             foreach (var member in _workers) member.Actor.Tell(new JobAssigned(_settings.JobArguments(member.Index), member.Index));
@@ -175,6 +195,7 @@ public static class ClusterDriver
             string key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             string[] endPoints = members.Select(m => m.RingEndPoint).ToArray();
             int[] cores = ShareCores(members);
+            _timeline.Add("ring", completedSteps, members.Select(m => m.Index).ToArray(), $"generation {_generation}");
             for (int rank = 0; rank < members.Count; rank++)
                 members[rank].Actor.Tell(new RingPlan(_generation, rank, endPoints, key, completedSteps, donorRank, stateDonorRank, cores[rank], _settings.HalfPrecision));
             Log($"step {completedSteps}: ring generation {_generation} formed with {members.Count} worker{(members.Count == 1 ? "" : "s")}" +
@@ -318,6 +339,7 @@ public static class ClusterDriver
             if (!worker.Alive) return;
             worker.Alive = false;
             Log($"step {StepsDone}: lost {worker}: {how}; downing it");
+            _timeline.Add("lost", StepsDone, [worker.Index], how);
             _cluster.Down(worker.Address);
         }
 
@@ -351,10 +373,12 @@ public static class ClusterDriver
                 // It never entered the ring: its failure costs the job nothing.
                 worker.Alive = false;
                 Log($"{worker} left with exit code {finished.ExitCode} before entering the ring");
+                _timeline.Add("left", finished.CompletedSteps, [worker.Index], $"exit code {finished.ExitCode}");
                 CheckAllFinished();
                 return;
             }
             Log($"{worker} finished with exit code {finished.ExitCode} after {finished.CompletedSteps} steps; results in {finished.OutputFolder}");
+            _timeline.Add("finished", finished.CompletedSteps, [worker.Index], $"exit code {finished.ExitCode}");
             if (finished.ExitCode != 0)
             {
                 Log("a worker failed; the job failed");

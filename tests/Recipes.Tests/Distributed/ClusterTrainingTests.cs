@@ -171,6 +171,18 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
             Assert.True(Math.Abs(Accuracy(folder) - Accuracy(_local.Output)) <= 0.01, $"{folder}: accuracy {Accuracy(folder)} vs {Accuracy(_local.Output)}");
         }
 
+        // The driver's record of the job, as data and as a picture.
+        using (var timeline = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "cluster.json"))))
+        {
+            var events = timeline.RootElement.EnumerateArray().Select(e => (Kind: e.GetProperty("Kind").GetString(), Workers: e.GetProperty("Workers").EnumerateArray().Select(w => w.GetInt32()).ToArray())).ToList();
+            Assert.Equal([3, 2], events.Where(e => e.Kind == "ring").Select(e => e.Workers.Length));
+            int lostWorker = Assert.Single(events, e => e.Kind == "lost").Workers.Single();
+            Assert.DoesNotContain(lostWorker, events.Last(e => e.Kind == "ring").Workers);
+            Assert.Equal(2, events.Count(e => e.Kind == "finished"));
+        }
+        byte[] png = File.ReadAllBytes(Path.Combine(output, "cluster-timeline.png"));
+        Assert.True(png.Length > 10_000 && png.AsSpan(1, 3).SequenceEqual("PNG"u8), "cluster-timeline.png is not a real chart");
+
         AssertEverySampleOfEveryStepUsedOnce(Directory.GetDirectories(Path.Combine(output, "workers")), survivors, steps: 24, samples: 1200, batch: 100, seed: 3);
 
         var lost = Regex.Match(driverLog, @"driver (\d\d:\d\d:\d\d\.\d{3}): step \d+: lost worker");
