@@ -3,7 +3,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- lenet [--epochs 4] [--samples 20480]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- resnet [--images 64]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]   (then mnist cluster vs local[2])
-//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- mnist-cluster [--epochs 6] [--samples 20000] [--batch-size 512]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- mnist-cluster [--epochs 8] [--samples 20000] [--batch-size 512]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch), the PIL one python3-pil
@@ -25,12 +25,12 @@ var allreduce = new Command("allreduce", "TCP ring allreduce (2 and 3 processes)
 allreduce.SetAction(parsed =>
 {
     int exitCode = AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision));
-    return exitCode != 0 ? exitCode : ClusterTrainingBenchmark.Run(epochs: 6, samples: 20000, batchSize: 512);
+    return exitCode != 0 ? exitCode : ClusterTrainingBenchmark.Run(epochs: 8, samples: 20000, batchSize: 512);
 });
 var mpiRank = new Command("mpi-rank", "One rank of the Open MPI allreduce timing (started by the allreduce benchmark through mpirun)") { repeat };
 mpiRank.Hidden = true;
 mpiRank.SetAction(parsed => AllReduceBenchmark.RunMpiRank(parsed.GetValue(repeat)));
-var clusterEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 6, Description = "Epochs per configuration (the first is warm-up)" };
+var clusterEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 8, Description = "Epochs per configuration (the first is warm-up)" };
 var clusterSamples = new Option<int>("--samples") { DefaultValueFactory = _ => 20000, Description = "Generated training samples" };
 var clusterBatch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512, Description = "Global batch (the recipe's default, 512)" };
 var mnistCluster = new Command("mnist-cluster", "mnist training samples/s: 2 worker processes (cluster) vs local[2]") { clusterEpochs, clusterSamples, clusterBatch };
