@@ -116,7 +116,11 @@ static partial class AllReduceBenchmark
         {
             float[] values = new float[(int)(megabytes * 1024 * 1024 / sizeof(float))];
             for (int i = 0; i < values.Length; i++) values[i] = i % 1000 * 1e-3f;
-            for (int call = 0; call < 40; call++) group.SumInPlace(values); // warm-up, as the ring's (tier-1 JIT)
+            for (int call = 0; call < 50; call++) // warm-up, as the ring's (past tier-0 JIT)
+            {
+                group.SumInPlace(values);
+                Thread.Sleep(10);
+            }
             var times = new double[repeat];
             for (int r = 0; r < repeat; r++)
             {
