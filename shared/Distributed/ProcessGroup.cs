@@ -55,13 +55,16 @@ public sealed class ProcessGroupChangedException(string message, Exception? inne
 /// before its first epoch and after each epoch but the last; when the group grows there, one member's state
 /// (<c>captureState</c>: a checkpoint's bytes) is handed to the newcomers, for whom the call
 /// returns it to adopt. Members already training get null and go on with the new <see cref="IProcessGroup.Rank"/>
-/// and <see cref="IProcessGroup.Size"/>. Before the first epoch the members also compare how many steps each
-/// has completed (<c>completedSteps</c>: they differ when a job resumes from checkpoints that are not all equally
-/// recent, or missing on some machine), and the most advanced member's state is handed to the others.
+/// and <see cref="IProcessGroup.Size"/>.
 /// </summary>
 public interface IElasticProcessGroup : IProcessGroup
 {
-    byte[]? AtEpochBoundary(bool trainingStarts, long completedSteps, Func<byte[]> captureState);
+    byte[]? AtEpochBoundary(bool trainingStarts, Func<byte[]> captureState);
+
+    /// <summary>Called by every member of a resumed job before its first step: the members compare how many steps
+    /// each has completed (they differ when the checkpoints are not all equally recent, or missing on some
+    /// machine) and the most advanced member's state is handed to the others, for whom the call returns it.</summary>
+    byte[]? AgreeOnResumedState(long completedSteps, Func<byte[]> captureState);
 
     /// <summary>The cores this process may use while the group stays as it is (its share of its machine, which
     /// changes when members on the same machine come or go); 0 before the group is formed.</summary>

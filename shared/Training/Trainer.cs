@@ -109,7 +109,9 @@ public sealed class Trainer : IDisposable
         bool checkpointHere = CheckpointPath is not null && File.Exists(CheckpointPath);
         if (Settings.Resume && (checkpointHere || elastic is null)) position = ResumeFrom(train.Count);
         var startPosition = position;
-        byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, position.Iteration, () => CaptureState(startPosition));
+        byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, () => CaptureState(startPosition));
+        if (adopted is null && elastic is not null && Settings.Resume)
+            adopted = elastic.AgreeOnResumedState(position.Iteration, () => CaptureState(startPosition));
         if (adopted is not null) position = AdoptState(adopted, train.Count);
         FitThreadsToCoreShare();
         var completed = new List<EpochReport>(position.CompletedEpochs);
@@ -235,7 +237,7 @@ public sealed class Trainer : IDisposable
                 };
                 try
                 {
-                    elastic.AtEpochBoundary(trainingStarts: false, iteration, () => CaptureState(boundary));
+                    elastic.AtEpochBoundary(trainingStarts: false, () => CaptureState(boundary));
                 }
                 catch (IOException error) when (CheckpointPath is not null)
                 {

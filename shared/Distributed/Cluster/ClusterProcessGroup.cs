@@ -67,9 +67,10 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     /// <summary>How long a late joiner waits for the ring that admits it (up to a whole epoch of the others).</summary>
     public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    public byte[]? AtEpochBoundary(bool trainingStarts, long completedSteps, Func<byte[]> captureState)
+    public byte[]? AtEpochBoundary(bool trainingStarts, Func<byte[]> captureState)
     {
-        if (trainingStarts && JoinsLate)
+        if (trainingStarts && !JoinsLate) return null;
+        if (trainingStarts)
         {
             FormRing(afterGeneration: 0, JoinTimeout);
             JoinsLate = false;
@@ -77,19 +78,6 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
             byte[] state = ShareState(captureState, CurrentPlan.StateDonorRank);
             _log.WriteLine($"cluster: joined ring generation {Generation} as rank {Rank} of {Size} after step {_completed}");
             return state;
-        }
-        if (trainingStarts)
-        {
-            if (_ring is null) FormRing(afterGeneration: 0);
-            _completed = completedSteps;
-            var (donor, mostSteps) = MostAdvancedMember(completedSteps);
-            if (donor < 0) return null; // everyone starts from the same step
-            byte[] state = ShareState(captureState, donor);
-            _log.WriteLine(Rank == donor
-                ? $"cluster: this worker is the furthest along (step {mostSteps}): the others take its training state"
-                : $"cluster: this worker had completed {completedSteps} steps; took the training state after step {mostSteps} from rank {donor}");
-            _completed = mostSteps;
-            return Rank == donor ? null : state;
         }
         long generation = CurrentPlan.Generation;
         bool regroup;
@@ -110,6 +98,23 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
         ShareState(captureState, CurrentPlan.StateDonorRank);
         _log.WriteLine($"cluster: after step {_completed} the ring grew to {Size} members (generation {Generation})");
         return null;
+    }
+
+    /// <summary>A member lost during this agreement ends the job (with every checkpoint intact, so it can be
+    /// resumed again): the members that finished the exchange may already be in their first step, and mixing
+    /// that step with a repeated agreement on one ring would not add up.</summary>
+    public byte[]? AgreeOnResumedState(long completedSteps, Func<byte[]> captureState)
+    {
+        if (_ring is null) FormRing(afterGeneration: 0);
+        _completed = completedSteps;
+        var (donor, mostSteps) = MostAdvancedMember(completedSteps);
+        if (donor < 0) return null; // everyone resumes from the same step
+        byte[] state = ShareState(captureState, donor);
+        _log.WriteLine(Rank == donor
+            ? $"cluster: this worker is the furthest along (step {mostSteps}): the others take its training state"
+            : $"cluster: this worker had completed {completedSteps} steps; took the training state after step {mostSteps} from rank {donor}");
+        _completed = mostSteps;
+        return Rank == donor ? null : state;
     }
 
     /// <summary>Every member's completed steps, gathered through one small sum (each fills its own slots, in two

@@ -57,7 +57,12 @@ public static class ClusterWorker
             if (assigned.JoinsLate) group.JoinsLate = true;
             else group.FormRing(afterGeneration: 0);
             int exitCode = runJob(assigned.Arguments, group);
-            if (group.Aborted) return exitCode == 0 ? 1 : exitCode;
+            if (group.Aborted)
+            {
+                // The driver went away; a job that finished anyway has its results, but nobody to report them to.
+                if (exitCode == 0) log.WriteLine($"worker {name}: finished the job, but the driver is gone: nobody to report to");
+                return exitCode;
+            }
             try
             {
                 actor.Ask<Acknowledged>(new JobFinished(exitCode, group.CompletedSteps, outputFolderOf(assigned.Arguments)), TimeSpan.FromSeconds(10)).Wait(cancellation);
