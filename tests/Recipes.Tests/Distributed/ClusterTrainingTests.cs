@@ -86,6 +86,10 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
         string driverLog = processes.Output("driver");
         Assert.Matches(@"refused worker \S+ at akka\.tcp://recipes@127\.0\.0\.1:\d+: wrong secret", driverLog);
         Assert.Contains("the job finished", driverLog);
+        // Two workers on one machine share its cores rather than both using all of them.
+        int share = Math.Max(1, Environment.ProcessorCount / 2);
+        Assert.Matches($@"rank 0 = worker \d \({share} cores?\), rank 1 = worker \d \({share} cores?\)", driverLog);
+        Assert.Contains($"local[1] ({share} intra-op thread", processes.Output("worker-a"));
 
         float[] expected = Weights(_local.Output);
         foreach (string worker in new[] { "0", "1" })
