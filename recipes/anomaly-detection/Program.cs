@@ -90,6 +90,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
             Epochs = options.Epochs,
             Seed = options.Seed,
             Master = options.LocalMaster,
+            Processes = options.Processes, // cluster mode: this worker's place in the gradient ring
             ValidateWhen = Trigger.EveryEpoch,
             ValidationMethods = [new LossValidation(Loss)],
             CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
@@ -164,7 +165,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
         Dataset = data.Name,
         DataSource = data.Source,
         Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas,
+        Workers = options.LocalMaster.Replicas * options.Processes.Size,
         WallSeconds = wall.Elapsed.TotalSeconds,
         Metrics = new Dictionary<string, double>
         {

@@ -174,7 +174,7 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
         Dataset = data.Name,
         DataSource = data.Source,
         Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas,
+        Workers = options.LocalMaster.Replicas * options.Processes.Size,
         WallSeconds = run.Wall.Elapsed.TotalSeconds,
         Metrics = new Dictionary<string, double>(errors)
         {
@@ -277,7 +277,7 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
         Dataset = data.Name,
         DataSource = data.Source,
         Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas,
+        Workers = options.LocalMaster.Replicas * options.Processes.Size,
         WallSeconds = run.Wall.Elapsed.TotalSeconds,
         Metrics = new Dictionary<string, double>(metrics)
         {
@@ -306,6 +306,7 @@ static TrainerSettings TrainerSettingsFor(RecipeRun run, IReadOnlyList<IValidati
     Epochs = run.Options.Epochs,
     Seed = run.Options.Seed,
     Master = run.Options.LocalMaster,
+    Processes = run.Options.Processes, // cluster mode: this worker's place in the gradient ring
     ValidateWhen = Trigger.EveryEpoch,
     ValidationMethods = validation,
     CheckpointFolder = Path.Combine(run.Output, "checkpoint"),

@@ -81,6 +81,7 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
         Training = new TrainerSettings
         {
             GlobalBatchSize = options.BatchSize, Epochs = options.Epochs, Seed = options.Seed, Master = options.LocalMaster,
+            Processes = options.Processes, // cluster mode: this worker's place in the gradient ring
             Observers = [progress, summaries],
         },
     });
@@ -129,7 +130,7 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
         Dataset = data.Name,
         DataSource = data.Source,
         Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas,
+        Workers = options.LocalMaster.Replicas * options.Processes.Size,
         WallSeconds = wall.Elapsed.TotalSeconds,
         Metrics = new Dictionary<string, double>
         {

@@ -57,6 +57,9 @@ public static class ClusterWorker
             if (assigned.JoinsLate) group.JoinsLate = true;
             else group.FormRing(afterGeneration: 0);
             int exitCode = runJob(assigned.Arguments, group);
+            if (exitCode == 0 && group.CompletedSteps == 0)
+                log.WriteLine($"worker {name}: warning: the job never summed a gradient over the ring, so each worker did all of it alone " +
+                    "(this recipe does not train through the cluster; give its TrainerSettings the options' Processes)");
             if (group.Aborted)
             {
                 // The driver went away; a job that finished anyway has its results, but nobody to report them to.
