@@ -1,0 +1,37 @@
+using System.Text.RegularExpressions;
+using Recipes.Runtime.Distributed.Cluster;
+
+namespace Recipes.Tests.Distributed;
+
+/// <summary>Recipes besides mnist in cluster mode: their workers train through the gradient ring (every step
+/// summed over both), rather than each doing the whole job alone.</summary>
+public sealed class RecipesInClusterModeTests : IDisposable
+{
+    readonly string _folder = Path.Combine(Path.GetTempPath(), $"recipes-cluster-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("anomaly-detection")]
+    [InlineData("ncf-recommendation")]
+    public void Both_workers_take_every_step_through_the_ring(string recipe)
+    {
+        var secret = new Dictionary<string, string> { [ClusterSecret.EnvironmentVariable] = "recipes-in-cluster-mode" };
+        int port = RecipeProcessGroup.FreePort();
+        using var processes = new RecipeProcessGroup();
+        processes.Start("driver", recipe, ["--offline", "--epochs", "1", "--cache", Path.Combine(_folder, "cache"), "--master", "cluster[2]",
+            "--cluster-listen", $"127.0.0.1:{port}", "--output", Path.Combine(_folder, recipe)], secret);
+        processes.Start("w0", recipe, ["worker", "--join", $"127.0.0.1:{port}"], secret);
+        processes.Start("w1", recipe, ["worker", "--join", $"127.0.0.1:{port}"], secret);
+        Assert.True(processes.WaitForExit("driver", TimeSpan.FromMinutes(4)) == 0, processes.Output("driver") + "\n---\n" + processes.Output("w0"));
+
+        var finished = Regex.Matches(processes.Output("driver"), @"finished with exit code 0 after (\d+) steps");
+        Assert.Equal(2, finished.Count);
+        Assert.All(finished, match => Assert.True(long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, match.Value));
+        Assert.Equal(finished[0].Groups[1].Value, finished[1].Groups[1].Value);
+        Assert.DoesNotContain("never summed a gradient over the ring", processes.Output("w0") + processes.Output("w1"));
+    }
+}
