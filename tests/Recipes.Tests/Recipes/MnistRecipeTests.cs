@@ -61,7 +61,13 @@ public sealed class MnistRecipeTests : IDisposable
 
         var predict = RecipeProcess.Run("mnist", ["predict", "--data", data, "--output", output]);
         Assert.True(predict.ExitCode == 0, predict.Output + predict.Errors);
-        Assert.Contains($"accuracy {trained:P2}", predict.Output); // the reloaded model scores exactly what was reported
+        // The reloaded model scores what was reported. Not necessarily to the last image: training evaluated with its
+        // replicas' thread counts, predict with the whole machine's, and float32 kernels that sum in another order can
+        // move a digit whose two best scores tie to within rounding (DESIGN.md 7). One of the 500 is allowed to flip.
+        var reported = System.Text.RegularExpressions.Regex.Match(predict.Output, @"accuracy (\d+(?:\.\d+)?) ?%");
+        Assert.True(reported.Success, predict.Output);
+        double reloaded = double.Parse(reported.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) / 100;
+        Assert.InRange(reloaded, trained - 1.0 / 500 - 1e-4, trained + 1.0 / 500 + 1e-4);
     }
 
     [Fact]
