@@ -63,9 +63,10 @@ public sealed class TrainingSummaries : ITrainingObserver, IDisposable
     public void TrainingFinished(TrainingResult result) => _history.Save(Folder);
 
     /// <summary>Draws the loss and validation-metric chart of the history so far.</summary>
-    public string WriteChart(string pngPath, string title)
+    /// <param name="validationMetrics">The validation metrics to draw, as named in the history (<c>val_accuracy</c>); all when null.</param>
+    public string WriteChart(string pngPath, string title, IReadOnlyList<string>? validationMetrics = null)
     {
-        TrainingCharts.WriteLossAndMetricChart(_history, pngPath, title);
+        TrainingCharts.WriteLossAndMetricChart(_history, pngPath, title, validationMetrics);
         return Path.GetFullPath(pngPath);
     }
 

@@ -11,6 +11,10 @@ namespace Recipes.Runtime.Training;
 public sealed class ConsoleTrainingProgress : ITrainingObserver, IDisposable
 {
     readonly bool _interactive = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+
+    /// <summary>Which validation scores the epoch lines show (all when null): a multi-label model's per-class
+    /// scores would crowd out the ones that matter.</summary>
+    public Func<string, bool>? ShowScore { get; init; }
     readonly ManualResetEventSlim _ready = new();
     readonly ManualResetEventSlim _finished = new();
     Task? _display;
@@ -87,14 +91,14 @@ public sealed class ConsoleTrainingProgress : ITrainingObserver, IDisposable
 
     static string EpochLabel(int epoch, int epochs) => $"epoch {epoch + 1}/{epochs}";
 
-    static string Summary(EpochReport report)
+    string Summary(EpochReport report)
     {
         var parts = new List<string>
         {
             EpochLabel(report.Epoch, report.Epochs),
             string.Create(CultureInfo.InvariantCulture, $"train loss {report.TrainLoss:F4}"),
         };
-        foreach (var (name, value) in report.Validation)
+        foreach (var (name, value) in report.Validation.Where(score => ShowScore?.Invoke(score.Key) ?? true))
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"val {name} {value:F4}"));
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"{report.SamplesPerSecond:N0} samples/s"));
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"{report.Seconds:F1} s"));

@@ -24,9 +24,17 @@ public sealed record TrainerSettings
     /// <summary>An extra stop condition besides <see cref="Epochs"/>, e.g. <see cref="Trigger.MaxIteration"/>.</summary>
     public Trigger? EndWhen { get; init; }
     public IReadOnlyList<IValidationMethod> ValidationMethods { get; init; } = [];
+    /// <summary>Validation metrics computed from the outputs of the whole validation set at once (AUC-ROC), in the
+    /// same pass as <see cref="ValidationMethods"/>.</summary>
+    public IReadOnlyList<ISetValidationMethod> SetValidationMethods { get; init; } = [];
     /// <summary>Validation metric whose value is passed to the schedule at each epoch end (Plateau uses it);
     /// without validation data the training loss is passed.</summary>
     public string MonitoredMetric { get; init; } = "loss";
+    /// <summary>Keep the weights of the epoch whose validation <see cref="MonitoredMetric"/> was best and end
+    /// training with them, rather than with the last epoch's (which may have begun to overfit). With a
+    /// <see cref="CheckpointFolder"/> they are also saved there (<see cref="BestEpochWeights.FileName"/>), so a
+    /// resumed run still knows them.</summary>
+    public bool RestoreBestEpoch { get; init; }
     /// <summary>Folder for <see cref="TrainingCheckpoint.FileName"/>; null disables checkpoints.</summary>
     public string? CheckpointFolder { get; init; }
     public Trigger CheckpointWhen { get; init; } = Trigger.EveryEpoch;
@@ -51,6 +59,7 @@ public sealed class Trainer : IDisposable
     readonly LocalReplicaGroup _replicas;
     readonly optim.Optimizer _optimizer;
     readonly GradientExchange? _exchange;
+    readonly BestEpochWeights? _best;
     int _intraOpThreads;
 
     public Trainer(Func<nn.Module<Tensor, Tensor>> createModel, Func<IEnumerable<Parameter>, optim.Optimizer> createOptimizer,
@@ -67,8 +76,17 @@ public sealed class Trainer : IDisposable
         _optimizer = createOptimizer(_replicas.MasterParameters);
         if (settings.Processes is not SingleProcess) _exchange = new GradientExchange(_replicas.MasterParameters);
         _intraOpThreads = settings.Master.IntraOpThreadsPerReplica;
+        if (settings.RestoreBestEpoch) _best = new BestEpochWeights(MonitoredHigherIsBetter(settings), settings.CheckpointFolder);
         FitThreadsToCoreShare();
     }
+
+    /// <summary>Whether the monitored metric improves upwards: as its validation method says; the training loss
+    /// (monitored when there is no such method) improves downwards.</summary>
+    static bool MonitoredHigherIsBetter(TrainerSettings settings) =>
+        settings.ValidationMethods.FirstOrDefault(method => method.Name == settings.MonitoredMetric)?.HigherIsBetter
+        ?? (settings.SetValidationMethods.Count > 0 && settings.ValidationMethods.All(method => method.Name != settings.MonitoredMetric)
+            ? settings.SetValidationMethods[0].HigherIsBetter
+            : false);
 
     /// <summary>In a process group whose members share machines, this process may use only its share of the
     /// cores (given by the group, and changed when members come or go): its replicas' libtorch threads are
@@ -108,6 +126,7 @@ public sealed class Trainer : IDisposable
         // and takes the most advanced member's state below.
         bool checkpointHere = CheckpointPath is not null && File.Exists(CheckpointPath);
         if (Settings.Resume && (checkpointHere || elastic is null)) position = ResumeFrom(train.Count);
+        if (Settings.Resume) _best?.Resume(_replicas.MasterModel);
         var startPosition = position;
         byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, () => CaptureState(startPosition));
         if (adopted is null && elastic is not null && Settings.Resume)
@@ -213,6 +232,9 @@ public sealed class Trainer : IDisposable
                 : new Dictionary<string, double>();
             double trainLoss = lossSum / Math.Max(1, samplesSeen);
             Settings.Schedule?.EpochEnded(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double monitored) ? monitored : trainLoss);
+            // An epoch without validation is not judged, unless the training loss is all there is to judge by.
+            _best?.Offer(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double value) ? value : validation is null ? trainLoss : double.NaN,
+                _replicas.MasterModel);
 
             double seconds = epochClock.Elapsed.TotalSeconds;
             var epochReport = new EpochReport(epoch, Settings.Epochs, iteration, trainLoss, scores, OptimizerLearningRate(), seconds,
@@ -247,7 +269,16 @@ public sealed class Trainer : IDisposable
             }
         }
 
-        var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds);
+        int? bestEpoch = null;
+        if (_best?.Epoch is int best && !interrupted)
+        {
+            // Training ends with the best epoch's weights in every replica (the checkpoint keeps the last epoch's,
+            // so a resumed run with more epochs continues from where training really was).
+            _best.RestoreInto(_replicas.MasterModel);
+            _replicas.SynchroniseReplicas();
+            bestEpoch = best;
+        }
+        var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds, bestEpoch);
         foreach (var observer in Settings.Observers) observer.TrainingFinished(result);
         return result;
     }
@@ -289,18 +320,24 @@ public sealed class Trainer : IDisposable
     /// <summary>Computes each validation method over <paramref name="data"/>, the replicas sharing the work; in a
     /// process group each process takes its share of the data and the totals are summed over the group (if the
     /// group changes meanwhile, the shares are computed again), so every process gets the scores of the whole set.</summary>
-    public IReadOnlyDictionary<string, double> Evaluate(IBatchSource data, IReadOnlyList<IValidationMethod> methods, int? batchSize = null)
+    public IReadOnlyDictionary<string, double> Evaluate(IBatchSource data, IReadOnlyList<IValidationMethod> methods, int? batchSize = null,
+        IReadOnlyList<ISetValidationMethod>? setMethods = null)
     {
         var processes = Settings.Processes;
+        setMethods ??= ReferenceEquals(methods, Settings.ValidationMethods) ? Settings.SetValidationMethods : [];
         double[] totals = new double[2 * methods.Count]; // each method's sum, then its count
+        // Each set method's rows for the whole set: this process fills its share, the group's sum fills the rest.
+        double[][] rows = setMethods.Select(method => new double[(long)data.Count * method.ValuesPerSample]).ToArray();
         while (true)
         {
             var (from, to) = ShareOf(data.Count, processes.Rank, processes.Size);
-            MeasureRange(data, from, to, methods, batchSize, totals);
+            foreach (double[] table in rows) Array.Clear(table);
+            MeasureRange(data, from, to, methods, batchSize, totals, setMethods, rows);
             if (processes is SingleProcess) break;
             try
             {
                 processes.SumTotals(totals);
+                foreach (double[] table in rows) processes.SumTotals(table);
                 break;
             }
             catch (ProcessGroupChangedException)
@@ -311,12 +348,15 @@ public sealed class Trainer : IDisposable
         var scores = new Dictionary<string, double>();
         for (int m = 0; m < methods.Count; m++)
             scores[methods[m].Name] = totals[methods.Count + m] == 0 ? double.NaN : totals[m] / totals[methods.Count + m];
+        for (int m = 0; m < setMethods.Count; m++)
+            foreach (var (name, value) in setMethods[m].Score(rows[m], data.Count)) scores[name] = value;
         return scores;
     }
 
     /// <summary>Each method's sum and count over samples [<paramref name="from"/>, <paramref name="to"/>) of
     /// <paramref name="data"/>, split across the replicas, into <paramref name="totals"/> (sums, then counts).</summary>
-    void MeasureRange(IBatchSource data, int from, int to, IReadOnlyList<IValidationMethod> methods, int? batchSize, double[] totals)
+    void MeasureRange(IBatchSource data, int from, int to, IReadOnlyList<IValidationMethod> methods, int? batchSize, double[] totals,
+        IReadOnlyList<ISetValidationMethod> setMethods, double[][] rows)
     {
         int replicas = _replicas.Models.Count;
         int perReplicaBatch = Math.Max(1, (batchSize ?? Settings.GlobalBatchSize) / replicas);
@@ -342,6 +382,11 @@ public sealed class Trainer : IDisposable
                     var (sum, n) = methods[m].Measure(output, target);
                     sums[r, m] += sum;
                     counts[r, m] += n;
+                }
+                for (int m = 0; m < setMethods.Count; m++)
+                {
+                    int width = setMethods[m].ValuesPerSample;
+                    setMethods[m].Record(output, target, rows[m].AsSpan(start * width, count * width));
                 }
             }
             model.train();
@@ -468,6 +513,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _best?.Dispose();
         _exchange?.Dispose();
         _optimizer.Dispose();
         _replicas.Dispose();

@@ -33,6 +33,9 @@ public static class TrainingCheckpoint
     public const string FileName = "latest.ckpt";
     static readonly byte[] Magic = "RCKPT001"u8.ToArray();
 
+    // Validation scores may be NaN (an AUC undefined for a class with one outcome only in the set).
+    static readonly JsonSerializerOptions PositionJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public static void Save(string path, CheckpointPosition position, nn.Module model, optim.Optimizer optimizer) =>
         AtomicFile.WriteAllBytes(path, ToBytes(position, model, optimizer));
 
@@ -43,7 +46,7 @@ public static class TrainingCheckpoint
         using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(position);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(position, PositionJson);
             writer.Write(json.Length);
             writer.Write(json);
             WriteSection(writer, sectionWriter => model.save(sectionWriter));
@@ -69,7 +72,7 @@ public static class TrainingCheckpoint
                 throw new DataFileException(path, "not a training checkpoint (wrong magic bytes)");
             int jsonLength = reader.ReadInt32();
             if (jsonLength <= 0 || jsonLength > 64 << 20) throw new DataFileException(path, "corrupt checkpoint header");
-            var position = JsonSerializer.Deserialize<CheckpointPosition>(reader.ReadBytes(jsonLength))
+            var position = JsonSerializer.Deserialize<CheckpointPosition>(reader.ReadBytes(jsonLength), PositionJson)
                            ?? throw new DataFileException(path, "empty checkpoint header");
             ReadSection(reader, path, sectionReader => model.load(sectionReader));
             ReadSection(reader, path, sectionReader => OptimizerCheckpoint.Load(optimizer, sectionReader.BaseStream, path));

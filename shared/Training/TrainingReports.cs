@@ -12,8 +12,10 @@ public sealed record EpochReport(
     double LearningRate, double Seconds, double SamplesPerSecond, double ProcessMemoryMegabytes);
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
+/// <paramref name="BestEpoch"/> is the 0-based epoch whose weights training ended with when
+/// <see cref="TrainerSettings.RestoreBestEpoch"/> is on (null otherwise).
 public sealed record TrainingResult(
-    int EpochsCompleted, long Iterations, bool Interrupted, IReadOnlyList<EpochReport> Epochs, double WallSeconds)
+    int EpochsCompleted, long Iterations, bool Interrupted, IReadOnlyList<EpochReport> Epochs, double WallSeconds, int? BestEpoch = null)
 {
     public IReadOnlyDictionary<string, double> FinalValidation =>
         Epochs.Count > 0 ? Epochs[^1].Validation : new Dictionary<string, double>();

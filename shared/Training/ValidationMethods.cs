@@ -42,3 +42,26 @@ public sealed class LossValidation(Func<Tensor, Tensor, Tensor> meanLoss) : IVal
         return (meanLoss(output, target).ToDouble() * count, count);
     }
 }
+
+/// <summary>
+/// A validation metric that needs every sample's output at once, such as AUC-ROC, which ranks all the scores
+/// of a set: it cannot be summed batch by batch like an <see cref="IValidationMethod"/>. Each batch records a
+/// few values per sample (scores, labels) into that sample's row; once every row of the set is filled, the
+/// method scores them. Rows are filled by position, so replicas and processes can fill disjoint parts and the
+/// parts add up to the whole set (each row is written by exactly one of them, the others leave zeros).
+/// </summary>
+public interface ISetValidationMethod
+{
+    /// <summary>Values kept per sample.</summary>
+    int ValuesPerSample { get; }
+
+    /// <summary>True when larger scores are better (every score this method reports).</summary>
+    bool HigherIsBetter { get; }
+
+    /// <summary>Writes the values of each sample of a batch: <paramref name="rows"/> is [batch size, <see cref="ValuesPerSample"/>].</summary>
+    void Record(Tensor output, Tensor target, Span<double> rows);
+
+    /// <summary>The scores of the whole set from all its rows, [sample count, <see cref="ValuesPerSample"/>] in sample order.
+    /// The names must not collide with other validation methods' names.</summary>
+    IReadOnlyDictionary<string, double> Score(ReadOnlySpan<double> rows, int sampleCount);
+}
