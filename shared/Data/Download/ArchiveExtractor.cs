@@ -34,7 +34,7 @@ public static class ArchiveExtractor
             ?? throw new ArgumentException($"cannot extract into the file system root '{target}'", nameof(targetFolder));
 
         Directory.CreateDirectory(parent);
-        string staging = Path.Combine(parent, $".{Path.GetFileName(target)}.extracting-{Guid.NewGuid():N}");
+        string staging = Path.Combine(parent, $"{StagingPrefix(target)}{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
         {
@@ -70,6 +70,30 @@ public static class ArchiveExtractor
             Directory.Delete(staging, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Deletes the staging folders that extractions into <paramref name="targetFolder"/> left behind because
+    /// their process was killed before it could clean up (each one can be as large as its archive), and returns
+    /// how many there were. Call it only where no other extraction into that folder can be running.
+    /// </summary>
+    public static int DeleteAbandonedStaging(string targetFolder)
+    {
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(targetFolder));
+        string? parent = Path.GetDirectoryName(target);
+        if (parent is null || !Directory.Exists(parent)) return 0;
+        int deleted = 0;
+        foreach (string staging in Directory.EnumerateDirectories(parent, StagingPrefix(target) + "*"))
+        {
+            // Extract makes real folders; a link with such a name is someone else's and may lead anywhere.
+            if (new DirectoryInfo(staging).LinkTarget is not null) continue;
+            // Deleting recursively removes the links found inside, never what they point to.
+            Directory.Delete(staging, recursive: true);
+            deleted++;
+        }
+        return deleted;
+    }
+
+    static string StagingPrefix(string target) => $".{Path.GetFileName(target)}.extracting-";
 
     static ArchiveKind DetectKind(string archive)
     {

@@ -1,16 +1,21 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Recipes.Runtime.IO;
 
 namespace Recipes.Runtime.Data.Download;
 
 /// <summary>
 /// Fetches <see cref="RemoteFile"/>s into a cache folder. A file is only ever placed under its final name
-/// after its SHA-256 matched, so anything found there under that name can be trusted. Bytes in flight live
-/// in <c>&lt;name&gt;.partial</c>, which a later call resumes with an HTTP Range request.
+/// after its SHA-256 matched, and is checked again before every reuse. Bytes in flight live in
+/// <c>&lt;name&gt;.partial</c>, which a later call resumes with an HTTP Range request. For a file published
+/// without a checksum, the SHA-256 of its first complete download is written to <c>&lt;name&gt;.sha256</c>
+/// (as <c>sha256sum</c> writes it) before the file takes its final name, and stands in for the published one
+/// from then on: a later download must match it too.
 /// </summary>
 public sealed class Downloader
 {
     public const string PartialSuffix = ".partial";
+    public const string ChecksumRecordSuffix = ".sha256";
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(30);
 
     // HttpClient is meant to be shared. Its whole-request timeout is switched off because it would cut off a
@@ -54,12 +59,38 @@ public sealed class Downloader
     /// <summary>Where <paramref name="file"/> lives in the cache once verified.</summary>
     public string CachedPath(RemoteFile file) => Path.Combine(CacheFolderPath, file.FileName);
 
-    /// <summary>The cached copy of <paramref name="file"/> if one exists and its checksum matches; null otherwise.</summary>
+    /// <summary>Where the SHA-256 of <paramref name="file"/>'s first download is recorded when none is published.</summary>
+    public string ChecksumRecordPath(RemoteFile file) => CachedPath(file) + ChecksumRecordSuffix;
+
+    /// <summary>
+    /// The SHA-256 that <paramref name="file"/> must have: the published one, else the one recorded at its first
+    /// download, else null (never downloaded, so nothing to hold a cached copy to).
+    /// </summary>
+    /// <exception cref="DataFileException">The record exists but does not hold a SHA-256.</exception>
+    public string? ExpectedSha256(RemoteFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (file.Sha256 is { } published) return published;
+        string record = ChecksumRecordPath(file);
+        if (!File.Exists(record)) return null;
+        string digest = File.ReadAllText(record).Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+        if (!RemoteFile.IsSha256Hex(digest))
+            throw new DataFileException(record, "not a SHA-256 record (expected 64 hex digits then the file name, as sha256sum writes)");
+        return digest.ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The cached copy of <paramref name="file"/> if one exists and its checksum matches the published or
+    /// recorded one; null otherwise.
+    /// </summary>
     public string? FindVerified(RemoteFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
+        // The record is read even when there is no file, so that a damaged one is reported before any download.
+        string? expected = ExpectedSha256(file);
         string path = CachedPath(file);
-        return File.Exists(path) && FileChecksum.Sha256Hex(path) == file.Sha256 ? path : null;
+        if (!File.Exists(path) || expected is null) return null;
+        return FileChecksum.Sha256Hex(path) == expected ? path : null;
     }
 
     /// <summary>
@@ -67,7 +98,8 @@ public sealed class Downloader
     /// when needed.
     /// </summary>
     /// <exception cref="DownloadFailedException">The server could not be reached, refused, stalled or cut off the transfer.</exception>
-    /// <exception cref="DataFileException">The downloaded bytes do not have the expected SHA-256; nothing is kept.</exception>
+    /// <exception cref="DataFileException">The downloaded bytes do not have the published (or recorded) SHA-256;
+    /// nothing is kept. Or the checksum record is not one.</exception>
     public async Task<string> FetchAsync(RemoteFile file, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -94,10 +126,20 @@ public sealed class Downloader
         }
 
         string actual = FileChecksum.Sha256Hex(partialPath);
-        if (actual != file.Sha256)
+        string? expected = ExpectedSha256(file);
+        if (expected is null)
+        {
+            // The record goes first: a file under its final name must always have something to be checked against.
+            AtomicFile.WriteAllText(ChecksumRecordPath(file), $"{actual}  {file.FileName}\n");
+        }
+        else if (actual != expected)
         {
             File.Delete(partialPath);
-            throw new DataFileException(file.Url.ToString(), $"checksum mismatch: expected {file.Sha256}, got {actual}");
+            string problem = file.Sha256 is not null
+                ? $"checksum mismatch: expected {expected}, got {actual}"
+                : $"checksum mismatch: expected {expected}, recorded at its first download in {ChecksumRecordPath(file)}, got {actual} " +
+                  "(if the publisher has changed the file, delete that record to accept the new one)";
+            throw new DataFileException(file.Url.ToString(), problem);
         }
         File.Move(partialPath, finalPath, overwrite: true);
         return finalPath;

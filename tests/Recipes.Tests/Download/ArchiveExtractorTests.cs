@@ -324,6 +324,33 @@ public sealed class ArchiveExtractorTests : IDisposable
         Assert.Contains(".tar.gz", error.Problem);
     }
 
+    [Fact]
+    public void Abandoned_staging_folders_of_the_target_are_deleted_and_nothing_else()
+    {
+        // What a killed extraction leaves: a staging folder beside the target, named after it.
+        string abandoned = Path.Combine(work, ".target.extracting-0123456789abcdef");
+        Directory.CreateDirectory(Path.Combine(abandoned, "images"));
+        File.WriteAllText(Path.Combine(abandoned, "images", "half.bin"), "x");
+        string otherTargets = Path.Combine(work, ".other.extracting-0123456789abcdef");
+        Directory.CreateDirectory(otherTargets);
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "kept.txt"), "kept");
+        // A link under a staging name is not one Extract made; what it points to must survive.
+        string precious = Path.Combine(root, "precious");
+        Directory.CreateDirectory(precious);
+        File.WriteAllText(Path.Combine(precious, "file.txt"), "precious");
+        Directory.CreateSymbolicLink(Path.Combine(work, ".target.extracting-link"), precious);
+
+        int deleted = ArchiveExtractor.DeleteAbandonedStaging(target);
+
+        Assert.Equal(1, deleted);
+        Assert.False(Directory.Exists(abandoned));
+        Assert.True(Directory.Exists(otherTargets));
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(target, "kept.txt")));
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(precious, "file.txt")));
+        Assert.Equal(0, ArchiveExtractor.DeleteAbandonedStaging(Path.Combine(root, "no-such-folder", "target")));
+    }
+
     // ---- helpers ----
 
     static void AssertNamesArchiveAndEntry(DataFileException error, string archive, string entry)

@@ -173,6 +173,89 @@ public sealed class DownloaderTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(cache));
     }
 
+    RemoteFile UnpublishedFileOn(LocalFileServer server) => RemoteFile.WithoutPublishedChecksum(server.FileUrl, "data.bin");
+
+    string RecordPath => Path.Combine(cache, "data.bin" + Downloader.ChecksumRecordSuffix);
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task A_file_without_a_published_checksum_has_its_first_download_recorded_and_each_reuse_checked_against_it()
+    {
+        await using var server = new LocalFileServer(content);
+        RemoteFile file = UnpublishedFileOn(server);
+        Assert.Null(file.Sha256);
+        Assert.Null(NewDownloader().ExpectedSha256(file));
+        Assert.Null(NewDownloader().FindVerified(file));
+
+        string path = await NewDownloader().FetchAsync(file);
+
+        string sha256 = FileChecksum.Sha256Hex(content);
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        // The format sha256sum writes, so that `sha256sum -c data.bin.sha256` checks it by hand.
+        Assert.Equal($"{sha256}  data.bin\n", await File.ReadAllTextAsync(RecordPath));
+        Assert.Equal(RecordPath, NewDownloader().ChecksumRecordPath(file));
+        Assert.Equal(sha256, NewDownloader().ExpectedSha256(file));
+        Assert.Equal(path, NewDownloader().FindVerified(file));
+        Assert.Equal(path, await NewDownloader().FetchAsync(file));
+        Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task A_cached_file_that_no_longer_matches_its_recorded_checksum_is_downloaded_again_and_held_to_the_record()
+    {
+        await using var server = new LocalFileServer(content);
+        string path = await NewDownloader().FetchAsync(UnpublishedFileOn(server));
+        string record = await File.ReadAllTextAsync(RecordPath);
+        byte[] changed = content.ToArray();
+        changed[1234] ^= 0xFF;
+        await File.WriteAllBytesAsync(path, changed);
+
+        Assert.Null(NewDownloader().FindVerified(UnpublishedFileOn(server)));
+        string again = await NewDownloader().FetchAsync(UnpublishedFileOn(server));
+
+        Assert.Equal(content, await File.ReadAllBytesAsync(again));
+        Assert.Equal(2, server.RequestCount);
+        Assert.Equal(record, await File.ReadAllTextAsync(RecordPath));
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task A_download_that_differs_from_the_recorded_checksum_is_refused_and_the_record_kept()
+    {
+        // As if the server had changed the file (or now sent an error page) since the first download.
+        await using var server = new LocalFileServer(content);
+        Directory.CreateDirectory(cache);
+        string recorded = FileChecksum.Sha256Hex("the first download"u8);
+        await File.WriteAllTextAsync(RecordPath, $"{recorded}  data.bin\n");
+
+        var error = await Assert.ThrowsAsync<DataFileException>(() => NewDownloader().FetchAsync(UnpublishedFileOn(server)));
+
+        Assert.Equal(server.FileUrl.ToString(), error.FilePath);
+        Assert.Contains($"expected {recorded}, recorded at its first download in {RecordPath}, got {FileChecksum.Sha256Hex(content)}", error.Problem);
+        Assert.Contains("delete that record", error.Problem);
+        Assert.Equal([RecordPath], Directory.GetFileSystemEntries(cache));
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task A_checksum_record_that_holds_no_SHA_256_is_an_error_naming_it_before_any_request()
+    {
+        await using var server = new LocalFileServer(content);
+        Directory.CreateDirectory(cache);
+        await File.WriteAllTextAsync(RecordPath, "not a digest\n");
+
+        var error = await Assert.ThrowsAsync<DataFileException>(() => NewDownloader().FetchAsync(UnpublishedFileOn(server)));
+
+        Assert.Equal(RecordPath, error.FilePath);
+        Assert.Contains("not a SHA-256 record", error.Problem);
+        Assert.Equal(0, server.RequestCount);
+    }
+
+    [Fact]
+    public void A_published_checksum_cannot_be_null_unknown_has_to_be_asked_for_by_name()
+    {
+        Assert.Throws<ArgumentNullException>(() => new RemoteFile(new Uri("http://127.0.0.1/x"), "x.bin", null!));
+        Assert.Null(RemoteFile.WithoutPublishedChecksum(new Uri("http://127.0.0.1/x"), "x.bin").Sha256);
+        Assert.ThrowsAny<ArgumentException>(() => RemoteFile.WithoutPublishedChecksum(new Uri("http://127.0.0.1/x"), "../x.bin"));
+    }
+
     [Fact(Timeout = TestTimeoutMs)]
     public async Task A_server_that_is_down_gives_DownloadFailedException_naming_the_url()
     {
