@@ -10,6 +10,8 @@
 //   dotnet cake --target=image-similarity --data=../shared/data/cats-dogs --query=PATH
 //   dotnet cake --target=ncf-recommendation                 # explicit then implicit NCF (offline: generated ratings)
 //   dotnet cake --target=ncf-recommendation --mode=implicit --data=/path/to/ml-1m.zip
+//   dotnet cake --target=xray                               # chest X-rays: 14 findings (offline: generated phantoms)
+//   dotnet cake --target=xray --data=../shared/data/chestxray14-starter   # or --download --parts=2 (NIH archives)
 //
 // Recipe targets forward --epochs, --batch-size, --max-samples, --data, --workers (-> --master local[N]),
 // --seed, --learning-rate, --output, --resume and the recipe's own options (--dataset, --mode, --top-k) to its
@@ -66,6 +68,12 @@ Task("image-similarity")
     .Description("Index images by ImageNet features, query top-K, precision@K (offline: generated textures)")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("image-similarity", "query", "top", "backbone", "fine-tune"));
+
+Task("xray")
+    .Description("CheXNet-style chest X-ray diagnosis: 14 findings, patient split, AUC, heatmaps (offline: generated phantom radiographs)")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("xray", "architecture", "weights", "freeze-up-to", "class-weights", "l2", "warmup-epochs", "skip-missing",
+        "download", "parts", "phantoms"));
 
 Task("Default")
     .IsDependentOn("Test");
