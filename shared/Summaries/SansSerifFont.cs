@@ -7,7 +7,7 @@ namespace Recipes.Runtime.Summaries;
 /// bare machine may have no fonts at all: then <see cref="FamilyName"/> and <see cref="Typeface"/> are null
 /// and callers draw without text rather than fail.
 /// </summary>
-internal static class SansSerifFont
+public static class SansSerifFont
 {
     static readonly string[] PreferredFamilies = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "FreeSans"];
 
