@@ -241,3 +241,35 @@ public sealed class ColourJitter : ImageOperation
         return random.NextDouble() < ChannelOrderProbability ? ChannelOrder.Permute(image, ChannelOrder.RandomPermutation(random)) : image;
     }
 }
+
+/// <summary>
+/// Turns every pixel grey: all three channels become its ITU-R BT.601 luma, 0.299 R + 0.587 G + 0.114 B. Grey
+/// data sets are not always stored grey (NIH ChestX-ray14 has a few RGBA files among its 8-bit grey ones, and
+/// other releases use 16-bit grey); decoding makes every file RGB, and this op then makes every image three equal
+/// channels, so a network sees one kind of picture. A grey pixel keeps its value exactly. Values outside 0..255
+/// (a normalised frame) are combined as they are: the luma of values in range stays in range.
+/// </summary>
+public sealed class Greyscale : ImageOperation
+{
+    public const float RedWeight = 0.299f, GreenWeight = 0.587f, BlueWeight = 0.114f;
+
+    public override string Name => "Greyscale()";
+
+    public override RgbFrame Apply(RgbFrame image, Random random) => Convert(image);
+
+    internal static RgbFrame Convert(RgbFrame image)
+    {
+        var source = image.Buffer;
+        float[] pixels = RgbFrame.NewBuffer(image.ValueCount);
+        for (int i = 0; i < image.ValueCount; i += RgbFrame.Channels)
+        {
+            float r = source[i], g = source[i + 1], b = source[i + 2];
+            // The same weights written around green: exact for grey pixels, where r - g and b - g are 0.
+            float luma = g + RedWeight * (r - g) + BlueWeight * (b - g);
+            pixels[i] = luma;
+            pixels[i + 1] = luma;
+            pixels[i + 2] = luma;
+        }
+        return image.WithPixels(pixels, "greyscale (BT.601 luma)");
+    }
+}
