@@ -11,6 +11,10 @@
 // the PIL one python3-pil and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
 using System.CommandLine;
 using Recipes.Benchmarks;
+using Spectre.Console;
+
+// Redirected output (a log, a pasted reply) would otherwise be cut at 80 columns and the tables wrapped cell by cell.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
 
 var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 4, Description = "Epochs per configuration (the first is warm-up)" };
 var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 20480, Description = "Random training samples per epoch" };
