@@ -191,7 +191,7 @@ static class XrayBenchmark
         var oursTwoWorkers = rows[1].Result;
         double trainingCpuPerImage = training.MillisecondsPerImage * training.Threads;
         AnsiConsole.MarkupLineInterpolated(
-            $"Training (the fastest of ours at 2 threads: {training.Network}, batch {training.Batch}) takes {Show(trainingRate, "F1")} images/s; the pipeline with 2 workers delivers {Show(oursTwoWorkers.ImagesPerSecond / trainingRate, "F1")} times that, so training {(oursTwoWorkers.ImagesPerSecond >= trainingRate ? "would not" : "would")} wait for its images.");
+            $"Training (the fastest of ours at 2 threads: {training.Network}, batch {training.Batch}) consumes {Show(trainingRate, "F1")} images/s; the pipeline with 2 workers delivers {Show(oursTwoWorkers.ImagesPerSecond / trainingRate, "F1")} times that, so training {(oursTwoWorkers.ImagesPerSecond >= trainingRate ? "would not" : "would")} wait for its images.");
         AnsiConsole.MarkupLineInterpolated(
             $"Sharing the cores: decoding costs {Show(oursOneWorker.CpuMillisecondsPerImage, "F1")} CPU ms per image, {Show(100 * oursOneWorker.CpuMillisecondsPerImage / trainingCpuPerImage, "F1")}% of training's {Show(trainingCpuPerImage, "F0")} CPU ms per image (ms/image x threads), about what training slows down by when both run on the same cores.");
     }
