@@ -6,9 +6,9 @@ using Spectre.Console;
 namespace Recipes.Benchmarks;
 
 /// <summary>
-/// Images per second through the classic ImageNet evaluation preprocessing (decode JPEG, resize the shorter side
-/// to 256, center crop 224, normalise with ImageNet's means and stds into 3 x 224 x 224 floats, batches of 32)
-/// on one folder of JPEGs: our pipeline (ImageSharp decoding, our ops, the prefetching batch loader) with 1 and
+/// Images per second through the classic ImageNet evaluation preprocessing (decode a JPEG or PNG, resize the shorter
+/// side to 256, center crop 224, normalise with ImageNet's means and stds into 3 x 224 x 224 floats, batches of 32)
+/// on one folder of images: our pipeline (ImageSharp decoding, our ops, the prefetching batch loader) with 1 and
 /// 2 workers, next to Python PIL + numpy doing the same steps with 1 and 2 threads
 /// and 2 processes. Both end with each batch as one contiguous float32 array (ImageBatch.Data, a numpy array);
 /// turning it into a tensor is a copy for TorchSharp and free for torch.from_numpy, so neither side does it.
@@ -36,11 +36,11 @@ static class ImagePipelineBenchmark
         AnsiConsole.Write(table);
     }
 
-    readonly record struct Measurement(double ImagesPerSecond, double CpuMillisecondsPerImage);
+    internal readonly record struct Measurement(double ImagesPerSecond, double CpuMillisecondsPerImage);
 
-    static string Show(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
+    internal static string Show(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 
-    static Measurement MeasureOurs(ImageSet images, int workers, double seconds)
+    internal static Measurement MeasureOurs(ImageSet images, int workers, double seconds)
     {
         var pipeline = new ImagePipeline
         {
@@ -66,7 +66,7 @@ static class ImagePipelineBenchmark
         return new Measurement(total / wallSeconds, (process.TotalProcessorTime - cpuBefore).TotalMilliseconds / total);
     }
 
-    static Measurement MeasurePython(string python, string folder, int workers, string mode, double seconds)
+    internal static Measurement MeasurePython(string python, string folder, int workers, string mode, double seconds)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "python", "image_pipeline.py");
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -5,11 +5,16 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]   (then mnist cluster vs local[2])
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- mnist-cluster [--epochs 8] [--samples 20000] [--batch-size 512]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
 //
-// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch), the PIL one python3-pil
-// and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
+// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray also python3-torchvision),
+// the PIL one python3-pil and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
 using System.CommandLine;
 using Recipes.Benchmarks;
+using Spectre.Console;
+
+// Redirected output (a log, a pasted reply) would otherwise be cut at 80 columns and the tables wrapped cell by cell.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
 
 var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 4, Description = "Epochs per configuration (the first is warm-up)" };
 var samples = new Option<int>("--samples") { DefaultValueFactory = _ => 20480, Description = "Random training samples per epoch" };
@@ -39,5 +44,11 @@ var folder = new Option<string>("--folder") { DefaultValueFactory = _ => "../sha
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10, Description = "Timed seconds per configuration (after a warm-up pass)" };
 var images = new Command("images", "Image preprocessing images/s: our pipeline with 1 and 2 workers vs PIL + numpy") { folder, seconds, python };
 images.SetAction(parsed => ImagePipelineBenchmark.Run(parsed.GetValue(folder)!, parsed.GetValue(seconds), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mpiRank, mnistCluster, images, resnet };
+var xrayFolder = new Option<string>("--folder") { DefaultValueFactory = _ => "../shared/data/chestxray14/images", Description = "A folder of chest X-ray PNGs (searched recursively)" };
+var xraySteps = new Option<int>("--steps") { DefaultValueFactory = _ => 3, Description = "Timed training steps per configuration (after 2 warm-up steps)" };
+var xraySeconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 4, Description = "Timed seconds per input pipeline configuration (after a warm-up pass)" };
+var xray = new Command("xray", "xray recipe: ResNet-18 training and forward ms/image (ours vs PyTorch, batch 8/32, 1/2 threads) and the X-ray input pipeline's images/s (ours vs PIL)")
+    { xrayFolder, xraySteps, xraySeconds, python };
+xray.SetAction(parsed => XrayBenchmark.Run(parsed.GetValue(xrayFolder)!, parsed.GetValue(xraySteps), parsed.GetValue(xraySeconds), parsed.GetValue(python)!));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mpiRank, mnistCluster, images, resnet, xray };
 return root.Parse(args).Invoke();

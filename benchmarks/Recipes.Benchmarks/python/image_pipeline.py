@@ -1,4 +1,5 @@
-"""PIL + numpy reference for the image pipeline benchmark: for every JPEG under a folder, decode, resize the
+"""PIL + numpy reference for the image pipeline benchmark: for every image under a folder (the extensions our
+ImageSet reads: JPEG, PNG, BMP, GIF, WebP), decode to RGB (a grey PNG becomes three equal channels), resize the
 shorter side to 256 (PIL's antialiased BILINEAR), center crop 224, scale to 0..1, normalise with the ImageNet
 means and stds, lay out as 3 x 224 x 224 float32, and stack batches of 32. Workers are threads (PIL and numpy
 release the GIL) or processes. Prints one line: images per second over the timed passes, and the CPU
@@ -18,6 +19,7 @@ from PIL import Image
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 BATCH = 32
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 
 def process(path):
@@ -43,7 +45,7 @@ def one_pass(pool, files):
 
 def main():
     folder, workers, mode, min_seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-    files = sorted(f for f in glob.glob(os.path.join(folder, "**", "*"), recursive=True) if f.lower().endswith((".jpg", ".jpeg")))
+    files = sorted(f for f in glob.glob(os.path.join(folder, "**", "*"), recursive=True) if f.lower().endswith(EXTENSIONS))
     executor = ThreadPoolExecutor if mode == "thread" else ProcessPoolExecutor
     with executor(max_workers=workers) as pool:
         one_pass(pool, files)  # warm-up: file cache, worker start
