@@ -26,8 +26,19 @@ public sealed class ChestXrayBatchSource(IReadOnlyList<ChestXrayImage> images, I
         if (wanted.Length == 0) throw new ArgumentException("an empty batch was requested");
         long pass = random.initial_seed();
         var frames = new RgbFrame[wanted.Length];
-        Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = _workers },
-            slot => frames[slot] = pipeline.Process(new ImageEntry(images[wanted[slot]].Path), pass, wanted[slot]));
+        var problems = new DataFileException?[wanted.Length];
+        Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = _workers }, slot =>
+        {
+            try
+            {
+                frames[slot] = pipeline.Process(new ImageEntry(images[wanted[slot]].Path), pass, wanted[slot]);
+            }
+            catch (DataFileException problem)
+            {
+                problems[slot] = problem; // thrown below as itself, not wrapped in the loop's AggregateException
+            }
+        });
+        if (problems.FirstOrDefault(problem => problem is not null) is { } first) throw first;
 
         int width = frames[0].Width, height = frames[0].Height, size = RgbFrame.Channels * width * height;
         int findings = images[wanted[0]].Labels.Length;

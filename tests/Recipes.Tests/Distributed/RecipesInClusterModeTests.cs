@@ -17,13 +17,14 @@ public sealed class RecipesInClusterModeTests : IDisposable
     [Theory]
     [InlineData("anomaly-detection")]
     [InlineData("ncf-recommendation")]
-    public void Both_workers_take_every_step_through_the_ring(string recipe)
+    [InlineData("xray", "--phantoms", "80", "--batch-size", "8")] // phantoms, a few steps
+    public void Both_workers_take_every_step_through_the_ring(string recipe, params string[] quick)
     {
         var secret = new Dictionary<string, string> { [ClusterSecret.EnvironmentVariable] = "recipes-in-cluster-mode" };
         int port = RecipeProcessGroup.FreePort();
         using var processes = new RecipeProcessGroup();
         processes.Start("driver", recipe, ["--offline", "--epochs", "1", "--cache", Path.Combine(_folder, "cache"), "--master", "cluster[2]",
-            "--cluster-listen", $"127.0.0.1:{port}", "--output", Path.Combine(_folder, recipe)], secret);
+            "--cluster-listen", $"127.0.0.1:{port}", "--output", Path.Combine(_folder, recipe), .. quick], secret);
         processes.Start("w0", recipe, ["worker", "--join", $"127.0.0.1:{port}"], secret);
         processes.Start("w1", recipe, ["worker", "--join", $"127.0.0.1:{port}"], secret);
         Assert.True(processes.WaitForExit("driver", TimeSpan.FromMinutes(4)) == 0, processes.Output("driver") + "\n---\n" + processes.Output("w0"));
