@@ -84,6 +84,16 @@ public static class ClassActivationMaps
 
     static byte Blend(byte under, float over, float alpha) => (byte)Math.Clamp(MathF.Round(under * (1 - alpha) + over * alpha), 0, 255);
 
+    /// <summary>The fraction of the frame a source box covers once mapped into it and widened by
+    /// <paramref name="margin"/> (clipped to the frame): the chance that a peak put at random lands inside.</summary>
+    public static double CoveredFraction(RgbFrame frame, PixelBox sourceBox, double margin)
+    {
+        var box = frame.FromSource.Map(sourceBox);
+        double width = Math.Max(0, Math.Min(frame.Width, box.Right + margin) - Math.Max(0, box.Left - margin));
+        double height = Math.Max(0, Math.Min(frame.Height, box.Bottom + margin) - Math.Max(0, box.Top - margin));
+        return width * height / ((double)frame.Width * frame.Height);
+    }
+
     /// <summary>Whether the map's peak falls inside a box given in the source image's pixels, mapped through the
     /// same resizes and crops the frame went through (<see cref="RgbFrame.FromSource"/>), widened by
     /// <paramref name="margin"/> frame pixels on each side.</summary>

@@ -27,7 +27,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("xray", "Diagnose 14 findings on chest X-rays (NIH ChestX-ray14) with an ImageNet backbone, CheXNet-style.",
-    new RecipeDefaults(Epochs: 6, BatchSize: 16, LearningRate: 1e-4));
+    new RecipeDefaults(Epochs: 5, BatchSize: 16, LearningRate: 1e-4));
 var settings = new XrayOptions(cli.Root);
 cli.SetAction((parsed, options, cancellation) => Train(options, settings.Read(parsed), cancellation));
 cli.SetAction((parsed, options, _) => XrayCommands.Predict(options, parsed.GetValue(settings.Model), parsed.GetValue(settings.Image)!), settings.PredictCommand);
@@ -134,7 +134,8 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
     XrayReports.PrintProbabilities(example.Path, prediction.Probabilities, findings, ChestXrayFindings.Format(example.Labels), Console.Out);
     var heatmaps = XrayHeatmaps.WriteTestStrip(Path.Combine(options.Output, "heatmaps.png"), reloaded, split.Test, evaluationPictures, findings, data.Lesions, count: 8);
     if (heatmaps.Localisation is { } located)
-        Console.WriteLine($"Heatmaps: the peak lies inside the drawn lesion for {located.Inside} of {located.Total} positive findings of the test phantoms ({located.Rate:P0})");
+        Console.WriteLine($"Heatmaps: the peak lies inside the drawn lesion for {located.Inside} of {located.Total} positive findings of the test phantoms " +
+                          $"({located.Rate:P0}; a peak put at random would land inside {located.ChanceRate:P0} of the time)");
 
     var metrics = new Dictionary<string, double>
     {
@@ -145,7 +146,11 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
         ["patient_overlap"] = split.PatientOverlap,
     };
     for (int c = 0; c < findings.Count; c++) metrics[$"auc_{findings[c]}"] = testAuc.PerClass[c];
-    if (heatmaps.Localisation is { } localisation) metrics["heatmap_peak_in_lesion"] = localisation.Rate;
+    if (heatmaps.Localisation is { } localisation)
+    {
+        metrics["heatmap_peak_in_lesion"] = localisation.Rate;
+        metrics["heatmap_peak_in_lesion_by_chance"] = localisation.ChanceRate;
+    }
     var report = new RunReport
     {
         Recipe = "xray", Dataset = data.Name, DataSource = data.Source, Epochs = result.EpochsCompleted,

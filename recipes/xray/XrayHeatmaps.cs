@@ -5,9 +5,12 @@ using static TorchSharp.torch;
 namespace Recipes.Xray;
 
 /// <summary>How often a heatmap's peak fell inside the lesion drawn for that finding.</summary>
-public sealed record HeatmapLocalisation(int Inside, int Total)
+/// <paramref name="ChanceSum"/> adds up, over the same lesions, the fraction of the image their (widened) boxes
+/// cover: where a peak put at random would land inside, so <see cref="ChanceRate"/> is the rate to beat.
+public sealed record HeatmapLocalisation(int Inside, int Total, double ChanceSum)
 {
     public double Rate => Total == 0 ? double.NaN : (double)Inside / Total;
+    public double ChanceRate => Total == 0 ? double.NaN : ChanceSum / Total;
 }
 
 /// <summary>The heatmap strip written after training, and on phantoms the check of where the heatmaps point.</summary>
@@ -24,6 +27,7 @@ public static class XrayHeatmaps
     {
         var tiles = new List<ContactSheetTile>();
         int inside = 0, total = 0;
+        double chance = 0;
         const int batch = 16;
         for (int start = 0; start < test.Count && (lesions is not null || tiles.Count < count); start += batch)
         {
@@ -43,8 +47,10 @@ public static class XrayHeatmaps
                     foreach (var lesion in drawn)
                     {
                         int c = ChestXrayFindings.IndexOf(lesion.Finding);
+                        var box = new PixelBox(lesion.Left, lesion.Top, lesion.Right, lesion.Bottom);
                         total++;
-                        if (ClassActivationMaps.PeakInside(maps[i][c], frames[i], new PixelBox(lesion.Left, lesion.Top, lesion.Right, lesion.Bottom), PeakMargin)) inside++;
+                        if (ClassActivationMaps.PeakInside(maps[i][c], frames[i], box, PeakMargin)) inside++;
+                        chance += ClassActivationMaps.CoveredFraction(frames[i], box, PeakMargin);
                     }
                 if (tiles.Count < count && image.Labels.Any(label => label > 0))
                 {
@@ -56,6 +62,6 @@ public static class XrayHeatmaps
             }
         }
         ContactSheet.WritePng(path, [new ContactSheetSection("Test images: heatmap of the most likely finding (red: where the evidence was)", tiles)], columns: 4, scale: 1f);
-        return (path, lesions is null ? null : new HeatmapLocalisation(inside, total));
+        return (path, lesions is null ? null : new HeatmapLocalisation(inside, total, chance));
     }
 }

@@ -21,7 +21,7 @@ public sealed class XrayOptions
         SkipMissing = new Option<bool>("--skip-missing") { Description = "Skip (and count) labelled images whose file is missing instead of stopping", Recursive = true };
         Download = new Option<bool>("--download") { Description = "Download the NIH release (42 GB in 12 archives; see --parts) into the cache" };
         Parts = new Option<int>("--parts") { Description = "With --download: how many of the 12 image archives (about 3.5 GB and 10,000 images each)", DefaultValueFactory = _ => 1 };
-        Phantoms = new Option<int>("--phantoms") { Description = "Generated phantom radiographs for the offline run", DefaultValueFactory = _ => 2400 };
+        Phantoms = new Option<int>("--phantoms") { Description = "Generated phantom radiographs for the offline run", DefaultValueFactory = _ => 1200 };
         Model = new Option<string?>("--model") { Description = "Saved model (default: <output>/model.bin)" };
         Image = new Argument<string>("image") { Description = "A chest X-ray (PNG or JPEG)" };
         foreach (var option in new Option[] { Architecture, Weights, FreezeUpTo, ClassWeights, L2, WarmupEpochs, SkipMissing, Download, Parts, Phantoms })

@@ -25,8 +25,11 @@ public sealed class XrayRecipeTests : IDisposable
     [Fact]
     public void Offline_run_trains_on_phantoms_and_predict_and_evaluate_reload_the_model()
     {
+        // 400 phantoms (280 training images) and 3 epochs: about 3 minutes on 2 cores, enough to learn the findings
+        // and to check where the heatmaps point.
         string output = Path.Combine(_folder, "offline");
-        var run = RecipeProcess.Run("xray", [.. Quick(output), "--phantoms", "120"]);
+        var run = RecipeProcess.Run("xray", ["--output", output, "--cache", Path.Combine(_folder, "cache"), "--epochs", "3", "--batch-size", "16",
+            "--master", "local[2]", "--phantoms", "400"], TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 0, run.Output + run.Errors);
         Assert.Contains("GENERATED", run.Output);
         Assert.Contains("patients in more than one part: 0", run.Output);
@@ -34,15 +37,20 @@ public sealed class XrayRecipeTests : IDisposable
         var root = Metrics(output);
         Assert.Equal("xray", root.GetProperty("recipe").GetString());
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
-        Assert.Equal(1, root.GetProperty("epochs").GetInt32());
+        Assert.Equal(3, root.GetProperty("epochs").GetInt32());
         Assert.Equal(2, root.GetProperty("workers").GetInt32());
         Assert.True(root.GetProperty("seconds").GetDouble() > 0);
         var metrics = root.GetProperty("metrics");
         Assert.Equal(0, metrics.GetProperty("patient_overlap").GetDouble());
-        Assert.InRange(metrics.GetProperty("mean_auc").GetDouble(), 0, 1);
+        // Seen here: test mean AUC 0.894, peaks inside the drawn lesion 58% of the time against 18% for a random
+        // peak. The bounds leave room for other CPUs and thread counts (other rounding, other batch-norm sums) while
+        // still failing a model that did not learn the findings or looks in the wrong place.
+        Assert.InRange(metrics.GetProperty("mean_auc").GetDouble(), 0.75, 1);
         foreach (string finding in ChestXrayFindings.Names)
             Assert.True(metrics.TryGetProperty($"auc_{finding}", out _), $"no auc_{finding}");
-        Assert.InRange(metrics.GetProperty("heatmap_peak_in_lesion").GetDouble(), 0, 1);
+        double inLesion = metrics.GetProperty("heatmap_peak_in_lesion").GetDouble();
+        double byChance = metrics.GetProperty("heatmap_peak_in_lesion_by_chance").GetDouble();
+        Assert.True(inLesion >= 0.4 && inLesion >= 2 * byChance, $"heatmap peaks inside the lesion {inLesion:P0}, by chance {byChance:P0}");
         foreach (string file in new[] { "model.bin", "model.json", "roc-curves.png", "auc-per-epoch.png", "heatmaps.png", "training.png", "checkpoint/latest.ckpt" })
             Assert.True(new FileInfo(Path.Combine(output, file)).Length > 0, file);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(output, "summary"), "events.out.tfevents.*"));
@@ -64,7 +72,7 @@ public sealed class XrayRecipeTests : IDisposable
         var evaluate = RecipeProcess.Run("xray", ["evaluate", "--model", Path.Combine(output, "model.bin"), "--data", Path.Combine(output, "data", "phantoms"), "--output", evaluation]);
         Assert.True(evaluate.ExitCode == 0, evaluate.Output + evaluate.Errors);
         var scored = Metrics(Path.Combine(evaluation, "evaluation"));
-        Assert.Equal(120, scored.GetProperty("images").GetInt32());
+        Assert.Equal(400, scored.GetProperty("images").GetInt32());
         Assert.InRange(scored.GetProperty("metrics").GetProperty("mean_auc").GetDouble(), 0, 1);
     }
 
