@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Recipes.Xray;
 
 /// <summary>
@@ -69,6 +71,7 @@ internal sealed class PhantomFilm
     }
 
     /// <summary>The centre of pixel <paramref name="index"/> in canonical units.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     double Unit(int index) => (index + 0.5) / PixelsPerUnit;
 
     (int From, int To) PixelRange(double low, double high) =>
@@ -276,12 +279,15 @@ internal sealed class PhantomFilm
             {
                 if (y < a.ApexY - 3 || y > a.LowestY(side) + 3) continue;
                 double medialEdge = a.MediastinalEdge(side, y);
-                int from = side == 0 ? 0 : midline, to = side == 0 ? midline : Size;
+                // Only the columns from just inside the mediastinum to just outside the lateral wall.
+                double lateralEdge = a.LateralEdge(side, Math.Max(y, a.ApexY));
+                var (from, to) = PixelRange(Math.Min(a.X(side, medialEdge - 3), a.X(side, lateralEdge + 3)), Math.Max(a.X(side, medialEdge - 3), a.X(side, lateralEdge + 3)));
+                from = side == 0 ? from : Math.Max(from, midline);
+                to = side == 0 ? Math.Min(to, midline) : to;
                 for (int px = from; px < to; px++)
                 {
                     double x = Unit(px);
                     double h = a.Outward(side, x);
-                    if (h > 1.1 * a.HalfWidth) continue;
                     double lateral = a.LateralDistance(side, x, y);
                     double distance = Math.Min(lateral, Math.Min(h - medialEdge, (domeY[side][px] - y) * domeNormal[side][px]));
                     int i = row + px;
@@ -473,19 +479,22 @@ internal sealed class PhantomFilm
     /// </summary>
     public byte[] Develop(PhantomPose pose, PhantomExposure exposure, ulong grainSeed)
     {
-        var a = Anatomy;
+        float airFraction = (float)Anatomy.AirFraction;
         for (int i = 0; i < _density.Length; i++)
         {
-            double fill = 1 - (1 - _markings[i] * (1 - _lucency[i])) * (1 - _opacity[i]);
-            double air = _lungAir[i] * a.AirFraction * (1 - fill);
+            float lucency = _lucency[i];
+            float fill = 1 - (1 - _markings[i] * (1 - lucency)) * (1 - _opacity[i]);
+            float air = _lungAir[i] * airFraction * (1 - fill);
             // Free air: nearly everything between source and film is gone, and nothing lies in it.
-            air += (0.97 * _lungShape[i] - air) * _lucency[i];
-            _density[i] = (float)Math.Max(0, _body[i] * (1 - air) + _bone[i] + _extra[i]);
+            air += (0.97f * _lungShape[i] - air) * lucency;
+            _density[i] = Math.Max(0, _body[i] * (1 - air) + _bone[i] + _extra[i]);
         }
         SoftenDensity();
-        var tone = ToneCurve(exposure);
+        float[] tone = ToneCurve(exposure);
+        float toneLimit = tone.Length - 2;
         byte[] pixels = new byte[Size * Size];
         var grain = new SplitMix(grainSeed);
+        float grainScale = (float)exposure.Grain;
         // The inverse pose is affine: the source position moves by a fixed step per output pixel in x and in y.
         var (originX, originY) = pose.Inverse(Unit(0), Unit(0));
         var (rightX, rightY) = pose.Inverse(Unit(1), Unit(0));
@@ -493,31 +502,37 @@ internal sealed class PhantomFilm
         double stepXx = (rightX - originX) * PixelsPerUnit, stepXy = (rightY - originY) * PixelsPerUnit;
         double stepYx = (downX - originX) * PixelsPerUnit, stepYy = (downY - originY) * PixelsPerUnit;
         double sourceX = originX * PixelsPerUnit - 0.5, sourceY = originY * PixelsPerUnit - 0.5;
+        float last = Size - 1.001f;
         for (int py = 0; py < Size; py++)
         {
             // The heel effect: one end of the film a little more exposed than the other.
-            double heel = 1 + exposure.Heel * (py / (double)Size - 0.5);
+            float heel = (float)(1 + exposure.Heel * (py / (double)Size - 0.5)) * ToneSteps;
+            double rowX = sourceX + py * stepYx, rowY = sourceY + py * stepYy;
             for (int px = 0; px < Size; px++)
             {
-                double density = heel * Bilinear(_density, sourceX + px * stepXx + py * stepYx, sourceY + px * stepXy + py * stepYy);
-                double index = Math.Clamp(density * ToneSteps, 0, tone.Length - 2);
+                // Bilinear sampling of the attenuation at the pixel's place before the pose.
+                float x = Math.Clamp((float)(rowX + px * stepXx), 0, last), y = Math.Clamp((float)(rowY + px * stepXy), 0, last);
+                int x0 = (int)x, y0 = (int)y, i = y0 * Size + x0;
+                float fx = x - x0, fy = y - y0;
+                float top = _density[i] + fx * (_density[i + 1] - _density[i]);
+                float bottom = _density[i + Size] + fx * (_density[i + Size + 1] - _density[i + Size]);
+                float index = Math.Min((top + fy * (bottom - top)) * heel, toneLimit);
                 int step = (int)index;
-                double value = tone[step] + (index - step) * (tone[step + 1] - tone[step]);
-                value += exposure.Grain * grain.NextGaussianish();
-                pixels[py * Size + px] = (byte)Math.Clamp(Math.Round(value), 0, 255);
+                float value = tone[step] + (index - step) * (tone[step + 1] - tone[step]) + grainScale * grain.NextGaussianish();
+                pixels[py * Size + px] = value <= 0 ? (byte)0 : value >= 255 ? (byte)255 : (byte)(value + 0.5f);
             }
         }
         return pixels;
     }
 
     /// <summary>Brightness for attenuation 0..8: 255 (1 - e^(-gain (D + background)))^gamma, a film's saturating response.</summary>
-    static double[] ToneCurve(PhantomExposure exposure)
+    static float[] ToneCurve(PhantomExposure exposure)
     {
-        var tone = new double[8 * ToneSteps + 2];
+        var tone = new float[8 * ToneSteps + 2];
         for (int i = 0; i < tone.Length; i++)
         {
             double brightness = 1 - Math.Exp(-exposure.Gain * (i / (double)ToneSteps + exposure.Background));
-            tone[i] = 255 * Math.Pow(brightness, exposure.Gamma);
+            tone[i] = (float)(255 * Math.Pow(brightness, exposure.Gamma));
         }
         return tone;
     }
@@ -544,19 +559,8 @@ internal sealed class PhantomFilm
         Array.Clear(buffer);
     }
 
-    double Bilinear(float[] layer, double x, double y)
-    {
-        x = Math.Clamp(x, 0, Size - 1);
-        y = Math.Clamp(y, 0, Size - 1);
-        int x0 = Math.Min((int)x, Size - 2), y0 = Math.Min((int)y, Size - 2);
-        double fx = x - x0, fy = y - y0;
-        int i = y0 * Size + x0;
-        double top = layer[i] + fx * (layer[i + 1] - layer[i]);
-        double bottom = layer[i + Size] + fx * (layer[i + Size + 1] - layer[i + Size]);
-        return top + fy * (bottom - top);
-    }
-
     /// <summary>0 at <paramref name="edge0"/>, 1 at <paramref name="edge1"/>, a smooth Hermite ramp between (either order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SmoothStep(double edge0, double edge1, double x)
     {
         double t = Math.Clamp((x - edge0) / (edge1 - edge0), 0, 1);

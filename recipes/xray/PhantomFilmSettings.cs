@@ -58,7 +58,7 @@ internal readonly record struct PhantomExposure(double Gain, double Gamma, doubl
 /// <summary>Smooth random texture in [0, 1]: random values on a grid of square cells, smoothly interpolated.</summary>
 internal sealed class ValueNoise
 {
-    const int Cells = 64;
+    const int Cells = 64;   // a power of two
     readonly float[] _grid = new float[Cells * Cells];
     readonly double _cell;
 
@@ -72,8 +72,9 @@ internal sealed class ValueNoise
     {
         x /= _cell; y /= _cell;
         double fx = Math.Floor(x), fy = Math.Floor(y);
-        int ix = ((int)fx % Cells + Cells) % Cells, iy = ((int)fy % Cells + Cells) % Cells;
-        int jx = (ix + 1) % Cells, jy = (iy + 1) % Cells;
+        // Cells is a power of two: masking wraps negative coordinates too.
+        int ix = (int)fx & (Cells - 1), iy = (int)fy & (Cells - 1);
+        int jx = (ix + 1) & (Cells - 1), jy = (iy + 1) & (Cells - 1);
         double tx = x - fx, ty = y - fy;
         tx = tx * tx * (3 - 2 * tx);
         ty = ty * ty * (3 - 2 * ty);
@@ -100,11 +101,11 @@ internal struct SplitMix(ulong seed)
     public double NextDouble() => (Next() >> 11) / (double)(1UL << 53);
 
     /// <summary>Zero mean, unit spread, bell-shaped: the sum of three uniforms, rescaled.</summary>
-    public double NextGaussianish()
+    public float NextGaussianish()
     {
         ulong bits = Next();
-        double sum = (bits & 0x1FFFFF) + ((bits >> 21) & 0x1FFFFF) + ((bits >> 42) & 0x1FFFFF);
-        return (sum / 0x1FFFFF - 1.5) * 2;
+        float sum = (bits & 0x1FFFFF) + ((bits >> 21) & 0x1FFFFF) + ((bits >> 42) & 0x1FFFFF);
+        return (sum * (1f / 0x1FFFFF) - 1.5f) * 2;
     }
 
     /// <summary>Mixes values into one non-negative seed (for per-patient, per-film and per-finding generators).</summary>

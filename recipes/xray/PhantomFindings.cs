@@ -148,7 +148,7 @@ sealed class Effusion(Random random) : PhantomFinding("Effusion", random)
     public override void Paint(PhantomFilm film)
     {
         var a = film.Anatomy;
-        double medialLevel = a.DomeTop[_side] - Uniform(0, 18), rise = Uniform(16, 30);
+        double medialLevel = a.DomeTop[_side] - Uniform(6, 24), rise = Uniform(20, 34);
         double Meniscus(double h) => medialLevel - rise * Math.Pow(Math.Clamp((h - 0.15 * a.HalfWidth) / (0.83 * a.HalfWidth), 0, 1), 1.6);
         var lung = a.LungBounds(_side);
         film.Paint(new UnitBox(lung.Left, medialLevel - rise - 4, lung.Right, lung.Bottom), (x, y) =>
@@ -173,11 +173,11 @@ sealed class Infiltration(Random random) : PhantomFinding("Infiltration", random
         {
             int side = c == 0 ? first : 1 - first;
             var (cx, cy) = PlaceInLung(film, side, 14, (0.3, 0.8), (0.3, 0.75));
-            int blobs = Random.Next(4, 8);
+            int blobs = Random.Next(5, 9);
             double reach = 0;
             for (int b = 0; b < blobs; b++)
             {
-                double bx = cx + Uniform(-15, 15), by = cy + Uniform(-15, 15), radius = Uniform(5, 9.5), peak = Uniform(0.3, 0.45);
+                double bx = cx + Uniform(-16, 16), by = cy + Uniform(-16, 16), radius = Uniform(5, 9.5), peak = Uniform(0.45, 0.6);
                 reach = Math.Max(reach, Math.Max(Math.Abs(bx - cx), Math.Abs(by - cy)) + 2 * radius);
                 film.Paint(UnitBox.Around(bx, by, 2 * radius), (x, y) =>
                 {
@@ -187,7 +187,7 @@ sealed class Infiltration(Random random) : PhantomFinding("Infiltration", random
             }
             // Patchy: the haze is broken up by a fine mottle.
             var mottle = new ValueNoise(Random, cell: 3.5);
-            film.Paint(UnitBox.Around(cx, cy, reach), (x, y) => 0.45 + 0.55 * mottle.At(x, y), Blend.Multiply);
+            film.Paint(UnitBox.Around(cx, cy, reach), (x, y) => 0.4 + 0.6 * mottle.At(x, y), Blend.Multiply);
             film.CommitScratch(Name, Commit.Opacity, visibleFraction: 0.35);
         }
     }
@@ -200,7 +200,7 @@ sealed class Mass(Random random) : PhantomFinding("Mass", random)
     {
         var a = film.Anatomy;
         int side = Random.Next(2);
-        double radius = Uniform(12, 18);
+        double radius = Uniform(13, 20);
         var (cx, cy) = PlaceInLung(film, side, radius, (0.2, 0.7), (0.25, 0.8));
         var outline = Outline(radius, 0.12);
         double peak = Uniform(0.7, 0.85);
@@ -223,7 +223,7 @@ sealed class Nodule(Random random) : PhantomFinding("Nodule", random)
     {
         var a = film.Anatomy;
         int side = Random.Next(2);
-        double radius = Uniform(3.5, 5.5), peak = Uniform(0.85, 0.95);
+        double radius = Uniform(4, 6), peak = Uniform(0.9, 1.0);
         var (cx, cy) = PlaceInLung(film, side, radius, (0.12, 0.8), (0.2, 0.85), hilumClearance: 20);
         film.Paint(UnitBox.Around(cx, cy, radius + 2), (x, y) =>
         {
@@ -474,7 +474,7 @@ sealed class PleuralThickening(Random random) : PhantomFinding("Pleural_Thickeni
     {
         var a = film.Anatomy;
         int side = Random.Next(2);
-        double centre = a.ApexY + Uniform(0.15, 0.6) * a.LungHeight(side), half = Uniform(20, 34), thick = Uniform(5.5, 9);
+        double centre = a.ApexY + Uniform(0.15, 0.6) * a.LungHeight(side), half = Uniform(24, 38), thick = Uniform(7, 11);
         var edgeNoise = new ValueNoise(Random, cell: 5);
         var lung = a.LungBounds(side);
         double Band(double x, double y)
@@ -490,7 +490,7 @@ sealed class PleuralThickening(Random random) : PhantomFinding("Pleural_Thickeni
         film.Paint(region, Band);
         film.CommitScratch(Name, Commit.Opacity, visibleFraction: 0.5);
         // Fibrous pleura is denser than the soft tissue around it.
-        film.Paint(region, (x, y) => 0.35 * Band(x, y));
+        film.Paint(region, (x, y) => 0.45 * Band(x, y));
         film.CommitScratch(Name, Commit.Density, recordLesion: false);
     }
 }

@@ -116,7 +116,7 @@ public sealed partial class PhantomRadiographsTests : IClassFixture<PhantomRadio
     }
 
     [Fact]
-    public void About_30_percent_have_no_finding_and_each_finding_appears_in_8_to_15_percent()
+    public void About_30_percent_have_no_finding_and_each_finding_appears_in_about_10_percent()
     {
         double none = _set.Images.Count(i => i.Labels.All(l => l == 0)) / (double)Count;
         Assert.InRange(none, 0.22, 0.38);
