@@ -111,7 +111,8 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
     string history = XrayCharts.WriteAucHistory(Path.Combine(options.Output, "auc-per-epoch.png"), findings,
         result.Epochs.Select(e => e.Epoch + 1).ToList(), result.Epochs.Select(e => MultiLabelAucValidation.PerClass(e.Validation, findings)).ToList(),
         result.Epochs.Select(e => e.Validation[MultiLabelAucValidation.MeanName]).ToList(), $"Validation AUC per epoch ({data.Name})");
-    string trainingChart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"{settings.Architecture} on {data.Name}");
+    string trainingChart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"{settings.Architecture} on {data.Name}",
+        validationMetrics: ["val_" + MultiLabelAucValidation.MeanName]);
 
     // 6. Evaluation on the test patients: AUC per finding and their mean (a finding with no positive or no
     //    negative among them has no AUC and is left out of the mean, never counted as 0.5), and the ROC curves.
@@ -161,6 +162,8 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
             ["train_images"] = train.Count, ["validation_images"] = split.Validation.Count, ["test_images"] = split.Test.Count,
             ["undefined_auc"] = testAuc.UndefinedClasses, ["architecture"] = settings.Architecture, ["frozen_up_to"] = network.LastFrozenStage,
             ["class_weights"] = settings.ClassWeights, ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
+            // Process memory after each epoch: flat when every step's tensors are disposed.
+            ["memory_mb_per_epoch"] = result.Epochs.Select(e => Math.Round(e.ProcessMemoryMegabytes)).ToArray(),
             ["model"] = modelPath, ["charts"] = new[] { trainingChart, history, rocCurves, heatmaps.Path },
         },
     };

@@ -43,14 +43,16 @@ public static class XrayHeatmaps
             for (int i = 0; i < images.Count; i++)
             {
                 var image = images[i];
+                // Bilateral findings (edema, fibrosis) have a box per lung: a finding counts once per image, found
+                // when the peak lies in any of its boxes.
                 if (lesions is not null && lesions.TryGetValue(image.ImageIndex, out var drawn))
-                    foreach (var lesion in drawn)
+                    foreach (var finding in drawn.GroupBy(lesion => lesion.Finding))
                     {
-                        int c = ChestXrayFindings.IndexOf(lesion.Finding);
-                        var box = new PixelBox(lesion.Left, lesion.Top, lesion.Right, lesion.Bottom);
+                        var map = maps[i][ChestXrayFindings.IndexOf(finding.Key)];
+                        var boxes = finding.Select(lesion => new PixelBox(lesion.Left, lesion.Top, lesion.Right, lesion.Bottom)).ToList();
                         total++;
-                        if (ClassActivationMaps.PeakInside(maps[i][c], frames[i], box, PeakMargin)) inside++;
-                        chance += ClassActivationMaps.CoveredFraction(frames[i], box, PeakMargin);
+                        if (boxes.Any(box => ClassActivationMaps.PeakInside(map, frames[i], box, PeakMargin))) inside++;
+                        chance += Math.Min(1, boxes.Sum(box => ClassActivationMaps.CoveredFraction(frames[i], box, PeakMargin)));
                     }
                 if (tiles.Count < count && image.Labels.Any(label => label > 0))
                 {
