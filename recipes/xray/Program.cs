@@ -7,7 +7,7 @@
 // network is an ImageNet ResNet-18 whose last stages are fine-tuned, with global average pooling, dropout and a
 // dense layer of 14 logits; its class activation maps show where it looked. Expect a mean AUC above 0.9 on the
 // generated phantoms (offline default, about 10 minutes on 2 cores), about 0.6 on the 414-image starter
-// sample, and 0.80-0.84 on the full release (the seed: 0.809 with ResNet-50; CheXNet 0.841 with DenseNet-121).
+// sample; on the full release (never run here) the seed reported 0.809 with ResNet-50 and CheXNet 0.841.
 //
 //   dotnet run --project recipes/xray -c Release                                            # offline: GENERATED phantoms
 //   dotnet run --project recipes/xray -c Release -- --data ../shared/data/chestxray14-starter
