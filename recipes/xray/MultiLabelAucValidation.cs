@@ -1,6 +1,8 @@
+using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Training;
+using static TorchSharp.torch;
 
-namespace Recipes.Runtime.Metrics;
+namespace Recipes.Xray;
 
 /// <summary>
 /// Per-class AUC-ROC of a multi-label classifier as a validation method of the trainer: the outputs are logits

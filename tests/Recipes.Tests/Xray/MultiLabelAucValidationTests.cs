@@ -1,10 +1,11 @@
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Training;
+using Recipes.Xray;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Recipes.Tests.Metrics;
+namespace Recipes.Tests.Xray;
 
 public sealed class MultiLabelAucValidationTests
 {
