@@ -55,6 +55,10 @@ public static class PrecisionRecallChart
         }
 
         plot.Axes.SetLimits(-0.01, 1.01, -0.01, 1.02);
+        // Ticks every 0.1 on both axes: the automatic 0.05 steps crowd a 0..1 axis.
+        var ticks = Enumerable.Range(0, 11).Select(k => new Tick(k / 10.0, (k / 10.0).ToString("0.0", CultureInfo.InvariantCulture))).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
         string mean = double.IsNaN(result.MeanAveragePrecision) ? "undefined"
             : result.MeanAveragePrecision.ToString("0.000", CultureInfo.InvariantCulture);
         string method = result.Interpolation == ApInterpolation.AllPoints ? "all-point" : "11-point";
@@ -65,7 +69,12 @@ public static class PrecisionRecallChart
         plot.ShowLegend(Edge.Right);
         plot.Legend.SymbolWidth = 30;
         // Without any installed font ScottPlot draws no text but still renders the chart.
-        if (SansSerifFont.FamilyName is string family) plot.Font.Set(family);
+        if (SansSerifFont.FamilyName is string family)
+        {
+            plot.Font.Set(family);
+            // Hand-made legend items keep their own font unless the legend overrides it.
+            plot.Legend.FontName = family;
+        }
         if (SansSerifFont.Bold is SKTypeface bold) plot.Axes.Title.Label.Font = bold;
 
         using var image = plot.GetImage(width, height);
