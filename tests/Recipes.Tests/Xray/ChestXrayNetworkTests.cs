@@ -1,3 +1,4 @@
+using Recipes.Runtime.Models.Backbones;
 using Recipes.Runtime.Models.ResNet;
 using Recipes.Runtime.Models.Surgery;
 using Recipes.Runtime.Vision;
