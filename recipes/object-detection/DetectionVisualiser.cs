@@ -47,11 +47,13 @@ public static class DetectionVisualiser
     /// <paramref name="outputFolder"/> for each (<c>&lt;name&gt;.&lt;ext&gt;.jpg</c> when two inputs share a name), then
     /// <see cref="GifName"/> with the frames in order. A file that cannot be decoded, or that the detector reports
     /// as unreadable (a <see cref="DataFileException"/>), is skipped, logged and counted; other detector errors
-    /// propagate. <paramref name="detect"/> is called with each file's path.
+    /// propagate. <paramref name="detect"/> is called with each file's path. Only the first
+    /// <paramref name="maxGifFrames"/> images go into the GIF.
     /// </summary>
     public static FolderVisualisation AnnotateFolder(Func<string, IReadOnlyList<Detection>> detect, string imagesFolder, string outputFolder,
-        IReadOnlyList<string> classNames, double threshold, TextWriter log, SafeImageDecoder? decoder = null)
+        IReadOnlyList<string> classNames, double threshold, TextWriter log, SafeImageDecoder? decoder = null, int maxGifFrames = MaxGifFrames)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxGifFrames, 1);
         ArgumentNullException.ThrowIfNull(detect);
         ArgumentException.ThrowIfNullOrWhiteSpace(imagesFolder);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputFolder);
@@ -110,7 +112,7 @@ public static class DetectionVisualiser
                     using var picture = DetectionPictures.Draw(image, detections, classNames, threshold);
                     AtomicFile.Write(Path.Combine(output, name + ".jpg"), stream => picture.SaveAsJpeg(stream, encoder));
                     annotated++;
-                    if (gifFrames.Count < MaxGifFrames) gifFrames.Add(GifFrame(picture));
+                    if (gifFrames.Count < maxGifFrames) gifFrames.Add(GifFrame(picture));
                 }
                 if (clock.Elapsed - lastProgress >= ProgressInterval)
                 {

@@ -227,6 +227,17 @@ public class DetectionPicturesTests
         for (int i = 0; i < 3; i++) AssertNear(FrameColours[i], gif.Frames[i][70, 55]); // far from the box: the frame's own colour
         using (var annotated = Image.Load<Rgb24>(output.File("frame2.jpg")))
             Assert.Equal((80, 60), (annotated.Width, annotated.Height));
+
+        // With room for two GIF frames, the GIF holds the first two; every image still gets its JPEG.
+        using var capped = new TemporaryFolder();
+        var log2 = new StringWriter();
+        var first2 = DetectionVisualiser.AnnotateFolder(Detect, input.Path, capped.Path, Classes, 0.5, log2, maxGifFrames: 2);
+        Assert.Equal((3, 2), (first2.Images, first2.GifFrames));
+        Assert.Contains("the first 2 of 3 frames", log2.ToString());
+        using var shortGif = Image.Load<Rgb24>(first2.GifPath!);
+        Assert.Equal(2, shortGif.Frames.Count);
+        AssertNear(FrameColours[1], shortGif.Frames[1][70, 55]);
+        Assert.True(File.Exists(capped.File("frame10.jpg")));
     }
 
     [Fact]
