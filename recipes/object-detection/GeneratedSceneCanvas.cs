@@ -5,7 +5,8 @@ namespace Recipes.ObjectDetection;
 
 /// <summary>
 /// Paints one generated scene from one generator: a textured background, then up to six shapes, each placed where it
-/// hides at most <see cref="GeneratedScenes.MaxHiddenShare"/> of any shape before it. Works in floating-point RGB and
+/// hides at most <see cref="GeneratedScenes.MaxHiddenShare"/> of any shape before it (judged on one sample per pixel, so
+/// give or take the shapes' edge pixels). Works in floating-point RGB and
 /// keeps, per pixel, which object owns it (covers at least half of it, and is not covered by a later one), from which
 /// the visible boxes are read at the end.
 /// </summary>
@@ -97,10 +98,11 @@ internal sealed class SceneCanvas
         {
             double cx = radius + 1 + random.NextDouble() * (width - 2 * radius - 2);
             double cy = radius + 1 + random.NextDouble() * (height - 2 * radius - 2);
-            var coverage = Rasterise(shape, cx, cy, radius, turn);
-            if (!HidesTooMuch(coverage))
+            // Placements are judged on one sample per pixel (a sixteenth of the work, and a placement may take many tries),
+            // the one kept is painted from 4x4 samples.
+            if (!HidesTooMuch(Rasterise(shape, cx, cy, radius, turn, samples: 1)))
             {
-                Paint(shape, coverage, colour, shadeAngle, cx, cy, radius);
+                Paint(shape, Rasterise(shape, cx, cy, radius, turn, samples: 4), colour, shadeAngle, cx, cy, radius);
                 return;
             }
         }
@@ -119,8 +121,8 @@ internal sealed class SceneCanvas
         static double Distance(Vector3 a, Vector3 b) => Math.Abs(a.R - b.R) + Math.Abs(a.G - b.G) + Math.Abs(a.B - b.B);
     }
 
-    /// <summary>The shape's coverage (0..1, from 4x4 samples) of each pixel of its square around the centre.</summary>
-    List<(int At, double Coverage)> Rasterise(Shape shape, double cx, double cy, double radius, double turn)
+    /// <summary>The shape's coverage (0..1, from samples x samples points) of each pixel of its square around the centre.</summary>
+    List<(int At, double Coverage)> Rasterise(Shape shape, double cx, double cy, double radius, double turn, int samples)
     {
         var covered = new List<(int, double)>();
         double cos = Math.Cos(turn), sin = Math.Sin(turn);
@@ -130,14 +132,14 @@ internal sealed class SceneCanvas
             for (int x = x0; x <= x1; x++)
             {
                 int inside = 0;
-                for (int sy = 0; sy < 4; sy++)
-                    for (int sx = 0; sx < 4; sx++)
+                for (int sy = 0; sy < samples; sy++)
+                    for (int sx = 0; sx < samples; sx++)
                     {
-                        double dx = x + (sx + 0.5) / 4 - cx, dy = y + (sy + 0.5) / 4 - cy;
+                        double dx = x + (sx + 0.5) / samples - cx, dy = y + (sy + 0.5) / samples - cy;
                         double u = (dx * cos + dy * sin) / radius, v = (-dx * sin + dy * cos) / radius;
                         if (Contains(shape, u, v)) inside++;
                     }
-                if (inside > 0) covered.Add((y * width + x, inside / 16.0));
+                if (inside > 0) covered.Add((y * width + x, inside / (double)(samples * samples)));
             }
         return covered;
     }
