@@ -75,6 +75,12 @@ Task("xray")
     .Does(() => RunRecipe("xray", "architecture", "weights", "freeze-up-to", "class-weights", "l2", "warmup-epochs", "skip-missing",
         "download", "parts", "phantoms"));
 
+Task("object-detection")
+    .Description("SSD object detection scored with the VOC mAP, annotated images and a GIF (offline: generated scenes)")
+    .IsDependentOn("Build")
+    .Does(() => RunRecipe("object-detection", "backbone", "freeze-up-to", "image-size", "scenes", "download", "voc-year", "skip-bad",
+        "metric", "threshold", "warmup-epochs"));
+
 Task("Default")
     .IsDependentOn("Test");
 

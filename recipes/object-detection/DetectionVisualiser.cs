@@ -69,6 +69,22 @@ public static class DetectionVisualiser
 
         var files = Directory.EnumerateFiles(imagesFolder).Where(SafeImageDecoder.IsImageFile).Order(NaturalFileOrder.Instance).ToList();
         if (files.Count == 0) log.WriteLine($"{imagesFolder}: no image files ({string.Join(", ", SafeImageDecoder.Extensions)})");
+        return AnnotateImages(detect, files, outputFolder, classNames, threshold, log, decoder, maxGifFrames);
+    }
+
+    /// <summary>
+    /// The same for a list of image files in the given order (the frames of <see cref="AnnotateFolder"/>, or test
+    /// images already detected): annotated JPEGs in <paramref name="outputFolder"/> and the GIF of the first
+    /// <paramref name="maxGifFrames"/>.
+    /// </summary>
+    public static FolderVisualisation AnnotateImages(Func<string, IReadOnlyList<Detection>> detect, IReadOnlyList<string> files, string outputFolder,
+        IReadOnlyList<string> classNames, double threshold, TextWriter log, SafeImageDecoder? decoder = null, int maxGifFrames = MaxGifFrames)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxGifFrames, 1);
+        decoder ??= SafeImageDecoder.Default;
+        string output = Path.GetFullPath(outputFolder).TrimEnd(Path.DirectorySeparatorChar);
+        if (files.Any(file => string.Equals(Path.GetDirectoryName(Path.GetFullPath(file)), output, StringComparison.Ordinal)))
+            throw new ArgumentException($"{outputFolder}: the output folder must differ from the images' folder (annotated images would overwrite the originals)");
         var sharedStems = files.GroupBy(file => Path.GetFileNameWithoutExtension(file), StringComparer.OrdinalIgnoreCase)
             .Where(group => group.Count() > 1).Select(group => group.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         Directory.CreateDirectory(output);
