@@ -79,7 +79,7 @@ Task("object-detection")
     .Description("SSD object detection scored with the VOC mAP, annotated images and a GIF (offline: generated scenes)")
     .IsDependentOn("Build")
     .Does(() => RunRecipe("object-detection", "backbone", "freeze-up-to", "image-size", "scenes", "download", "voc-year", "skip-bad",
-        "metric", "threshold", "warmup-epochs"));
+        "metric", "threshold", "warmup-epochs", "max-zoom-out"));
 
 Task("Default")
     .IsDependentOn("Test");

@@ -69,18 +69,28 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
     int maxObjects = Math.Max(1, data.Train.Concat(data.Validation).Concat(data.Test).Max(image => image.Objects.Count));
     var targets = new SsdTargets(defaultBoxes, maxObjects);
     var decoding = new ImagePipeline { Seed = options.Seed, Strict = true };
-    var trainSet = new DetectionBatchSource(train, new SsdTrainingAugmentation(settings.ImageSize), targets, decoding);
+    var augmentation = new SsdTrainingAugmentation(settings.ImageSize) { MaxExpandRatio = settings.MaxZoomOut };
+    var trainSet = new DetectionBatchSource(train, augmentation, targets, decoding);
     var validationSet = new DetectionBatchSource(data.Validation, DetectionBatchSource.ResizeOnly(settings.ImageSize), targets, decoding);
 
-    // 4. Loss and optimizer: the multibox loss; Adam, a linear warm-up, then a polynomial decay to zero.
+    // 4. Loss and optimizer: the multibox loss; Adam with a linear warm-up, then a polynomial decay to zero. The layers
+    //    SSD adds learn at the full rate, the pretrained backbone at a tenth of it, so its ImageNet features adapt
+    //    rather than get overwritten while the heads are still random.
     var loss = MultiBoxLoss.Create(defaultBoxes.Count);
     int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
     int warmupSteps = Math.Max(1, settings.WarmupEpochs * stepsPerEpoch), totalSteps = Math.Max(warmupSteps + 1, options.Epochs * stepsPerEpoch);
     var schedule = new SequentialSchedule(stepsPerEpoch)
         .Add(Warmup.Between(options.LearningRate / 100, options.LearningRate, warmupSteps), warmupSteps)
         .Add(new Poly(options.LearningRate, 0.9, totalSteps - warmupSteps), int.MaxValue);
-    optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters) =>
-        optim.Adam(parameters.Where(p => p.requires_grad), options.LearningRate, weight_decay: 5e-4 * options.LearningRate);
+    double backboneShare = settings.Backbone == DetectionBackbones.ResNet18 ? 0.1 : 1;
+    optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters)
+    {
+        var trainable = parameters.Where(p => p.requires_grad).ToList();
+        var pretrained = described.Backbone.parameters().Count(p => p.requires_grad); // the backbone's come first
+        return optim.Adam([
+            new Adam.ParamGroup(trainable.Take(pretrained), new Adam.Options { LearningRate = options.LearningRate * backboneShare }),
+            new Adam.ParamGroup(trainable.Skip(pretrained), new Adam.Options { LearningRate = options.LearningRate })], options.LearningRate);
+    }
 
     // 5. Training: data-parallel (--master local[N], cluster or mpi); every epoch the validation loss and mAP@0.5,
     //    the weights of the best epoch kept.

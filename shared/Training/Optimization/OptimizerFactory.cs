@@ -24,16 +24,29 @@ public static class OptimizerFactory
         };
     }
 
-    /// <summary>Sets the rate of every parameter group; call it before each step with the schedule's rate.</summary>
+    /// <summary>
+    /// Sets the rate of every parameter group; call it before each step with the schedule's rate. Groups created with
+    /// different rates keep their ratio to the first group (a pretrained backbone at a tenth of the new layers' rate
+    /// stays at a tenth through warm-up and decay): the ratios are read on the first call, from the rates the
+    /// optimizer was created with.
+    /// </summary>
     public static void SetLearningRate(this optim.Optimizer optimizer, double rate)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         RateArguments.RequireNonNegativeFinite(rate, nameof(rate));
-        foreach (optim.ILearningRateController group in optimizer.ParamGroups)
-            group.LearningRate = rate;
+        var groups = optimizer.ParamGroups.Cast<optim.ILearningRateController>().ToList();
+        double[] shares = GroupShares.GetValue(optimizer, _ =>
+        {
+            double first = groups.Count > 0 ? groups[0].LearningRate : 0;
+            return groups.Select(group => first > 0 ? group.LearningRate / first : 1).ToArray();
+        });
+        for (int g = 0; g < groups.Count; g++)
+            groups[g].LearningRate = rate * (g < shares.Length ? shares[g] : 1);
     }
 
-    /// <summary>The rate of the first parameter group (all groups share it once <see cref="SetLearningRate"/> has run).</summary>
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<optim.Optimizer, double[]> GroupShares = new();
+
+    /// <summary>The rate of the first parameter group (the schedule's rate once <see cref="SetLearningRate"/> has run).</summary>
     public static double GetLearningRate(this optim.Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);

@@ -140,15 +140,19 @@ public class OptimizerFactoryTests
     }
 
     [Fact]
-    public void Setting_the_rate_reaches_every_parameter_group()
+    public void Setting_the_rate_reaches_every_parameter_group_and_keeps_their_ratio_to_the_first()
     {
         using var first = NewParameter(Start);
         using var second = NewParameter(Start);
         using var optimizer = OptimizerFactory.Create(OptimizerKind.Adam, [first], new OptimizerSettings(0.1));
         optimizer.add_param_group(new Adam.ParamGroup([second], lr: 0.5));
 
+        // Created at 0.1 and 0.5: the second group keeps five times the first's rate through every change.
         optimizer.SetLearningRate(0.002);
-        Assert.Equal([0.002, 0.002], optimizer.ParamGroups.Select(group => group.LearningRate));
+        Assert.Equal([0.002, 0.01], optimizer.ParamGroups.Select(group => group.LearningRate), new ToleranceComparer(1e-12));
+        optimizer.SetLearningRate(0.2);
+        Assert.Equal([0.2, 1.0], optimizer.ParamGroups.Select(group => group.LearningRate), new ToleranceComparer(1e-12));
+        Assert.Equal(0.2, optimizer.GetLearningRate());
     }
 
     [Theory]
@@ -211,5 +215,11 @@ public class OptimizerFactoryTests
             () => OptimizerFactory.Create(OptimizerKind.Adam, [], new OptimizerSettings(0.1))).Message);
         using var optimizer = OptimizerFactory.Create(OptimizerKind.Sgd, [weights], new OptimizerSettings(0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => optimizer.SetLearningRate(double.NaN));
+    }
+
+    sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(double value) => 0;
     }
 }
