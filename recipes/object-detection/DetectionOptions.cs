@@ -13,9 +13,9 @@ public sealed class DetectionOptions
     public DetectionOptions(RootCommand root)
     {
         Backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", DetectionBackbones.Names)} (resnet18 starts from ImageNet weights, mobilenetv2 from scratch)", DefaultValueFactory = _ => DetectionBackbones.ResNet18 };
-        FreezeUpTo = new Option<string?>("--freeze-up-to") { Description = "Last ResNet-18 stage kept frozen (stem, layer1, layer2; 'none' trains everything)", DefaultValueFactory = _ => "layer1" };
+        FreezeUpTo = new Option<string?>("--freeze-up-to") { Description = "Last ResNet-18 stage kept frozen (stem, layer1, layer2; 'none' trains everything)", DefaultValueFactory = _ => "layer2" };
         ImageSize = new Option<int>("--image-size") { Description = "Side of the square input in pixels (a multiple of 32)", DefaultValueFactory = _ => 320 };
-        Scenes = new Option<int>("--scenes") { Description = "Generated scenes for the offline run", DefaultValueFactory = _ => 1500 };
+        Scenes = new Option<int>("--scenes") { Description = "Generated scenes for the offline run (80% train, 10% validation, 10% test)", DefaultValueFactory = _ => 600 };
         Download = new Option<bool>("--download") { Description = "Download PASCAL VOC (see --voc-year) into the cache" };
         VocYear = new Option<string>("--voc-year") { Description = "PASCAL VOC release to download: 2007 (trainval + test, 0.9 GB) or 2012 (trainval, 1.9 GB)", DefaultValueFactory = _ => "2007" };
         SkipBad = new Option<bool>("--skip-bad") { Description = "Skip (and count) images with malformed annotations or that do not decode, instead of stopping", Recursive = true };

@@ -31,6 +31,8 @@ public static class MultiBoxLoss
         var targetOffsets = boxRows[.., .., ..4];
         var labels = boxRows[.., .., 4].to_type(ScalarType.Int64);
         var positive = labels > 0;
+        var ignored = labels < 0; // default boxes on difficult objects (SsdTargets.Ignored): neither positive nor negative
+        labels = labels.clamp_min(0);
         var positivesPerImage = positive.sum(1);
 
         var localisation = nn.functional.smooth_l1_loss(predictedOffsets[positive], targetOffsets[positive], reduction: nn.Reduction.Sum);
@@ -40,11 +42,11 @@ public static class MultiBoxLoss
         using (no_grad())
         {
             // Rank each image's negatives by their loss (positives sink to the bottom) and keep the top 3 x positives.
-            var negativeLoss = classLoss.masked_fill(positive, float.NegativeInfinity);
+            var negativeLoss = classLoss.masked_fill(positive.logical_or(ignored), float.NegativeInfinity);
             var order = negativeLoss.argsort(1, descending: true);
             var rank = order.argsort(1);
             var wanted = (positivesPerImage * NegativesPerPositive).clamp_max(priors - 1).unsqueeze(1);
-            keptNegative = (rank < wanted) & positive.logical_not();
+            keptNegative = (rank < wanted) & positive.logical_not() & ignored.logical_not();
         }
         var classification = classLoss[positive.logical_or(keptNegative)].sum();
 

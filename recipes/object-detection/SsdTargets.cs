@@ -14,6 +14,9 @@ public sealed class SsdTargets(DefaultBoxes defaultBoxes, int maxObjects, double
 {
     public const int Width = 6;
 
+    /// <summary>The label of a default box that counts neither as an object nor as background (it covers a difficult object).</summary>
+    public const int Ignored = -1;
+
     public DefaultBoxes DefaultBoxes => defaultBoxes;
     public int MaxObjects => maxObjects;
     public int Rows => defaultBoxes.Count + maxObjects;
@@ -23,8 +26,9 @@ public sealed class SsdTargets(DefaultBoxes defaultBoxes, int maxObjects, double
     public readonly record struct ObjectTarget(float X1, float Y1, float X2, float Y2, int ClassIndex, bool Difficult);
 
     /// <summary>Writes the rows of one image into <paramref name="destination"/> (<see cref="ValuesPerImage"/> values).
-    /// Difficult objects are not matched to default boxes (the detector is neither taught nor blamed for them, as
-    /// the VOC metric neither rewards nor penalises them) but are kept for evaluation.</summary>
+    /// Difficult objects are not matched to default boxes, and default boxes that would match one are marked
+    /// <see cref="Ignored"/> rather than background: the detector is neither taught nor blamed for them, as the VOC
+    /// metric neither rewards nor penalises them. They are kept for evaluation.</summary>
     public void Write(IReadOnlyList<ObjectTarget> objects, Span<float> destination)
     {
         if (objects.Count > maxObjects)
@@ -42,6 +46,16 @@ public sealed class SsdTargets(DefaultBoxes defaultBoxes, int maxObjects, double
             var row = destination.Slice(p * Width, Width);
             var (dx, dy, dw, dh) = BoxEncoding.Encode(corners.AsSpan(4 * matched[p], 4), priors.AsSpan(4 * p, 4));
             (row[0], row[1], row[2], row[3], row[4]) = (dx, dy, dw, dh, taught[matched[p]].ClassIndex + 1);
+        }
+        var difficult = objects.Where(o => o.Difficult).ToList();
+        if (difficult.Count > 0)
+        {
+            var hard = new float[difficult.Count * 4];
+            for (int o = 0; o < difficult.Count; o++)
+                (hard[4 * o], hard[4 * o + 1], hard[4 * o + 2], hard[4 * o + 3]) = (difficult[o].X1, difficult[o].Y1, difficult[o].X2, difficult[o].Y2);
+            int[] near = DefaultBoxMatching.Match(hard, priors, matchThreshold);
+            for (int p = 0; p < near.Length; p++)
+                if (near[p] >= 0 && matched[p] < 0) destination[p * Width + 4] = Ignored;
         }
         for (int o = 0; o < objects.Count; o++)
         {

@@ -101,6 +101,27 @@ public class SsdBoxesTests
         Assert.Equal(0.125 + Math.Log(2) + 3 * hardNegative, total.item<float>(), 4);
     }
 
+    [Fact]
+    public void A_default_box_on_a_difficult_object_is_neither_a_positive_nor_a_mined_negative()
+    {
+        // As above, but box 1 (the hardest, a logit of +20 on the wrong class) lies on a difficult object: it is
+        // ignored, so the three hardest negatives are now 2, 3 (+10 each) and 4 (ln 2).
+        float[] output =
+        [
+            0, 0, 0, 0,      0, 0,
+            0, 0, 0, 0,      0, 20,
+            0, 0, 0, 0,      0, 10,
+            0, 0, 0, 0,      0, 10,
+            0, 0, 0, 0,      0, 0,
+        ];
+        float[] target = new float[5 * SsdTargets.Width];
+        target[4] = 1;
+        target[SsdTargets.Width + 4] = SsdTargets.Ignored;
+        using var scope = NewDisposeScope();
+        var (_, _, classification) = MultiBoxLoss.Compute(tensor(output, [1, 5, 6]), tensor(target, [1, 5, 6]), defaultBoxes: 5);
+        Assert.Equal(2 * Math.Log(2) + 2 * Math.Log(1 + Math.Exp(10)), classification.item<float>(), 4);
+    }
+
     sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
