@@ -68,28 +68,11 @@ static class ImagePipelineBenchmark
 
     internal static Measurement MeasurePython(string python, string folder, int workers, string mode, double seconds)
     {
-        string script = Path.Combine(AppContext.BaseDirectory, "python", "image_pipeline.py");
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { script, folder, workers.ToString(CultureInfo.InvariantCulture), mode, seconds.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(argument);
-        try
-        {
-            using var process = Process.Start(start)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]PIL reference failed ({python}): {errors.Result.Trim().Split('\n').LastOrDefault()}[/]");
-                return new Measurement(double.NaN, double.NaN);
-            }
-            string[] figures = output.Trim().Split(' ');
-            return new Measurement(double.Parse(figures[0], CultureInfo.InvariantCulture), double.Parse(figures[1], CultureInfo.InvariantCulture));
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]{python} not found: apt-get install python3-pil python3-numpy for the PIL reference[/]");
-            return new Measurement(double.NaN, double.NaN);
-        }
+        var lines = PythonReference.Run(python, "image_pipeline.py",
+            [folder, workers.ToString(CultureInfo.InvariantCulture), mode, seconds.ToString(CultureInfo.InvariantCulture)],
+            "PIL reference", "python3-pil python3-numpy");
+        if (lines is null) return new Measurement(double.NaN, double.NaN);
+        string[] figures = lines[^1].Split(' ');
+        return new Measurement(double.Parse(figures[0], CultureInfo.InvariantCulture), double.Parse(figures[1], CultureInfo.InvariantCulture));
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models;
@@ -58,27 +57,9 @@ static class LeNetTrainingBenchmark
 
     static double? MeasurePyTorch(string python, int threads, int steps)
     {
-        string script = Path.Combine(AppContext.BaseDirectory, "python", "lenet_train.py");
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { script, threads.ToString(CultureInfo.InvariantCulture), Batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(argument);
-        try
-        {
-            using var process = Process.Start(start)!;
-            string output = process.StandardOutput.ReadToEnd();
-            string errors = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]PyTorch reference failed ({python}): {errors.Trim().Split('\n').LastOrDefault()}[/]");
-                return null;
-            }
-            return double.Parse(output.Trim(), CultureInfo.InvariantCulture);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]{python} not found: apt-get install python3-torch for the PyTorch reference[/]");
-            return null;
-        }
+        var lines = PythonReference.Run(python, "lenet_train.py",
+            [threads.ToString(CultureInfo.InvariantCulture), Batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture)],
+            "PyTorch reference", "python3-torch");
+        return lines is null ? null : double.Parse(lines[^1], CultureInfo.InvariantCulture);
     }
 }

@@ -6,8 +6,9 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- mnist-cluster [--epochs 8] [--samples 20000] [--batch-size 512]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
 //
-// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray also python3-torchvision),
+// The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray and object-detection also python3-torchvision),
 // the PIL one python3-pil and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
 using System.CommandLine;
 using Recipes.Benchmarks;
@@ -50,5 +51,10 @@ var xraySeconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 4
 var xray = new Command("xray", "xray recipe: ResNet-18 training and forward ms/image (ours vs PyTorch, batch 8/32, 1/2 threads) and the X-ray input pipeline's images/s (ours vs PIL)")
     { xrayFolder, xraySteps, xraySeconds, python };
 xray.SetAction(parsed => XrayBenchmark.Run(parsed.GetValue(xrayFolder)!, parsed.GetValue(xraySteps), parsed.GetValue(xraySeconds), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mpiRank, mnistCluster, images, resnet, xray };
+var detectionBackbone = new Option<string>("--backbone") { DefaultValueFactory = _ => "resnet18", Description = "The detector's backbone: resnet18 (ImageNet weights, layer1 frozen) or mobilenetv2" };
+var detectionSteps = new Option<int>("--steps") { DefaultValueFactory = _ => 3, Description = "Timed steps per configuration (after 2 warm-up steps)" };
+var objectDetection = new Command("object-detection", "object-detection recipe: SSD training ms/image and inference (with NMS) images/s, ours vs the same network in PyTorch, batch 8, 320x320, 1/2 threads")
+    { detectionBackbone, detectionSteps, python };
+objectDetection.SetAction(parsed => ObjectDetectionBenchmark.Run(parsed.GetValue(detectionBackbone)!, parsed.GetValue(detectionSteps), parsed.GetValue(python)!));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
 return root.Parse(args).Invoke();

@@ -201,29 +201,10 @@ static class XrayBenchmark
     /// <summary>Runs xray_train.py; the figures per job, or null (with the reason printed) when the reference cannot run.</summary>
     static Dictionary<string, (double MillisecondsPerImage, long Parameters)>? MeasurePyTorch(string python, int threads, int steps, string[] jobs)
     {
-        string script = Path.Combine(AppContext.BaseDirectory, "python", "xray_train.py");
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { script, threads.ToString(CultureInfo.InvariantCulture), WarmupSteps.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture) }.Concat(jobs))
-            start.ArgumentList.Add(argument);
-        try
-        {
-            using var process = Process.Start(start)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]PyTorch reference failed ({python}): {errors.Result.Trim().Split('\n').LastOrDefault()} (apt-get install python3-torch python3-torchvision)[/]");
-                return null;
-            }
-            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(line => line.Split(' '))
-                .ToDictionary(figures => figures[0], figures => (double.Parse(figures[1], CultureInfo.InvariantCulture), long.Parse(figures[2], CultureInfo.InvariantCulture)));
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]{python} not found: apt-get install python3-torch python3-torchvision for the PyTorch reference[/]");
-            return null;
-        }
+        var lines = PythonReference.Run(python, "xray_train.py",
+            [threads.ToString(CultureInfo.InvariantCulture), WarmupSteps.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), .. jobs],
+            "PyTorch reference", "python3-torch python3-torchvision");
+        return lines?.Select(line => line.Split(' '))
+            .ToDictionary(figures => figures[0], figures => (double.Parse(figures[1], CultureInfo.InvariantCulture), long.Parse(figures[2], CultureInfo.InvariantCulture)));
     }
 }
