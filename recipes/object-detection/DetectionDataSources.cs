@@ -66,7 +66,7 @@ public static class DetectionDataSources
     {
         int boxes = set.Train.Concat(set.Validation).Concat(set.Test).Sum(image => image.Objects.Count);
         log.WriteLine($"Data: {set.Name} ({set.Source.ToMetricName()}): {set.Train.Count:N0} train / {set.Validation.Count:N0} validation / " +
-                      $"{set.Test.Count:N0} test images, {boxes:N0} boxes, {set.ClassNames.Count} classes; split: {set.SplitMethod}" +
+                      $"{set.Test.Count:N0} test images, {boxes:N0} boxes, {set.ClassNames.Count} {(set.ClassNames.Count == 1 ? "class" : "classes")}; split: {set.SplitMethod}" +
                       (set.SkippedFiles > 0 ? $"; skipped {set.SkippedFiles:N0} bad files" : "") +
                       (folder.ClippedBoxes > 0 ? $"; clipped {folder.ClippedBoxes:N0} boxes overrunning the image slightly" : ""));
         if (set.Train.Count == 0 || set.Test.Count == 0)

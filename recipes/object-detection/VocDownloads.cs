@@ -26,8 +26,6 @@ public static class VocDownloads
     public static IReadOnlyList<string> Years { get; } = ["2007", "2012"];
 
     const string MarkerSuffix = ".unpacked";
-    const string MarkerChecksumKey = "archive-sha256";
-    const string LockFileName = ".download.lock";
 
     /// <summary>The tars of VOC <paramref name="year"/>, under <paramref name="baseUrl"/> (the official site when null).</summary>
     /// <exception cref="ArgumentException">The year is neither "2007" nor "2012".</exception>
@@ -64,14 +62,14 @@ public static class VocDownloads
         var archives = Archives(year, baseUrl);
         string folder = downloader.CacheFolderPath;
         Directory.CreateDirectory(folder);
-        using FileStream folderLock = LockFolder(folder);
+        using FileStream folderLock = UnpackedArchives.LockFolder(folder, "PASCAL VOC");
         string unpacked = Path.Combine(folder, UnpackedFolderName);
 
         foreach (RemoteFile archive in archives)
         {
-            string archiveSha256 = Obtain(downloader, archive, log, cancellation);
+            string archiveSha256 = UnpackedArchives.Obtain(downloader, archive, $"{archive.FileName} (no SHA-256 is published: the first download's is recorded)", log, cancellation);
             string marker = downloader.CachedPath(archive) + MarkerSuffix;
-            if (IsUnpacked(marker, unpacked, archiveSha256, out string? problem)) continue;
+            if (UnpackedArchives.IsUnpacked(marker, unpacked, archiveSha256, out string? problem)) continue;
             if (problem is not null) log.WriteLine($"{archive.FileName} {problem}: unpacking it again.");
 
             // Only this process can be extracting here (the lock): whatever a killed run left behind is garbage.
@@ -93,7 +91,7 @@ public static class VocDownloads
                 throw new DataFileException(refused.FilePath,
                     $"{refused.Problem} (the archive and its recorded checksum were deleted, so the next run downloads it again)", refused);
             }
-            WriteMarker(marker, unpacked, archiveSha256, written);
+            UnpackedArchives.WriteMarker(marker, unpacked, archiveSha256, written);
             log.WriteLine($"{archive.FileName}: {written.Count:N0} files unpacked.");
         }
 
@@ -115,8 +113,8 @@ public static class VocDownloads
         string unpacked = Path.Combine(downloader.CacheFolderPath, UnpackedFolderName);
         foreach (RemoteFile archive in Archives(year, baseUrl))
         {
-            if (VerifyCached(downloader, archive, log) is not { } archiveSha256) return null;
-            if (!IsUnpacked(downloader.CachedPath(archive) + MarkerSuffix, unpacked, archiveSha256, out string? problem))
+            if (UnpackedArchives.VerifyCached(downloader, archive, log) is not { } archiveSha256) return null;
+            if (!UnpackedArchives.IsUnpacked(downloader.CachedPath(archive) + MarkerSuffix, unpacked, archiveSha256, out string? problem))
             {
                 if (problem is not null) log.WriteLine($"{archive.FileName} in the cache {problem}.");
                 return null;
@@ -126,85 +124,4 @@ public static class VocDownloads
         return Directory.Exists(voc) ? voc : null;
     }
 
-    /// <summary>The SHA-256 of a cached copy that matches its record, else null (a copy that does not is deleted).</summary>
-    static string? VerifyCached(Downloader downloader, RemoteFile file, TextWriter log)
-    {
-        string path = downloader.CachedPath(file);
-        if (!File.Exists(path)) return null;
-        if (downloader.ExpectedSha256(file) is not { } expected)
-        {
-            // The downloader writes the record before the file takes its final name, so this one was put there by hand.
-            log.WriteLine($"{file.FileName} in the cache has no recorded checksum to check it against: deleted it.");
-            File.Delete(path);
-            return null;
-        }
-        string actual = FileChecksum.Sha256Hex(path);
-        if (actual == expected) return actual;
-        log.WriteLine($"{file.FileName} in the cache no longer matches the SHA-256 recorded at its download " +
-                      $"(recorded {expected}, now {actual}): deleted it.");
-        File.Delete(path);
-        return null;
-    }
-
-    static string Obtain(Downloader downloader, RemoteFile file, TextWriter log, CancellationToken cancellation)
-    {
-        if (VerifyCached(downloader, file, log) is { } cached) return cached;
-        log.WriteLine($"Downloading {file.FileName} from {file.Url} (no SHA-256 is published: the first download's is recorded)");
-        // Off the caller's synchronisation context: blocking on it while the download wants it back would deadlock.
-        Task.Run(() => downloader.FetchAsync(file, cancellation), cancellation).GetAwaiter().GetResult();
-        return downloader.ExpectedSha256(file)
-            ?? throw new InvalidOperationException($"{file.FileName} was downloaded but has no checksum to hold it to");
-    }
-
-    /// <summary>The tar's SHA-256, then each unpacked file's size and path relative to the unpacked folder.</summary>
-    static void WriteMarker(string marker, string unpacked, string archiveSha256, IReadOnlyList<string> written)
-    {
-        var text = new System.Text.StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{MarkerChecksumKey} {archiveSha256}\n");
-        foreach (string path in written)
-            text.Append(CultureInfo.InvariantCulture, $"{new FileInfo(path).Length}\t{Path.GetRelativePath(unpacked, path).Replace('\\', '/')}\n");
-        AtomicFile.WriteAllText(marker, text.ToString());
-    }
-
-    /// <summary>Whether the tar with this checksum is fully unpacked; if not, <paramref name="problem"/> says why
-    /// (null when it simply never was).</summary>
-    static bool IsUnpacked(string marker, string unpacked, string archiveSha256, out string? problem)
-    {
-        problem = null;
-        if (!File.Exists(marker)) return false;
-        string[] lines = File.ReadAllLines(marker);
-        if (lines.Length == 0 || lines[0] != $"{MarkerChecksumKey} {archiveSha256}")
-        {
-            problem = "was unpacked from another copy of the archive";
-            return false;
-        }
-        int missing = 0;
-        foreach (string line in lines.Skip(1))
-        {
-            int tab = line.IndexOf('\t');
-            if (tab <= 0 || !long.TryParse(line.AsSpan(0, tab), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
-            {
-                problem = $"has a damaged marker {marker}";
-                return false;
-            }
-            var file = new FileInfo(Path.Combine(unpacked, line[(tab + 1)..]));
-            if (!file.Exists || file.Length != size) missing++;
-        }
-        if (missing > 0) problem = $"is missing {missing:N0} of its {lines.Length - 1:N0} unpacked files (or they changed size)";
-        return missing == 0;
-    }
-
-    static FileStream LockFolder(string folder)
-    {
-        string path = Path.Combine(folder, LockFileName);
-        try
-        {
-            // FileShare.None takes an exclusive lock that the system releases if this process dies.
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e)
-        {
-            throw new DataFileException(folder, $"another process is fetching PASCAL VOC into this folder; wait for it to finish ({e.Message})", e);
-        }
-    }
 }

@@ -28,8 +28,6 @@ public static class ChestXrayDownloads
 
     /// <summary>Written (atomically) beside archive N once it is fully unpacked: <c>images_00N.extracted</c>.</summary>
     const string ExtractedMarkerSuffix = ".extracted";
-    const string MarkerChecksumKey = "archive-sha256";
-    const string LockFileName = ".download.lock";
 
     public static readonly Uri NihBox = new("https://nihcc.box.com/shared/static/");
     public static readonly Uri MetadataMirror = new("https://huggingface.co/datasets/alkzar90/NIH-Chest-X-ray-dataset/resolve/main/data/");
@@ -84,17 +82,17 @@ public static class ChestXrayDownloads
 
         string folder = downloader.CacheFolderPath;
         Directory.CreateDirectory(folder);
-        using FileStream folderLock = LockFolder(folder);
+        using FileStream folderLock = UnpackedArchives.LockFolder(folder, "ChestX-ray14");
         log.WriteLine($"ChestX-ray14 in {folder}: the labels, the official split and {parts} of its {ArchiveCount} image archives " +
                       "(about 3.5 GB each, and as much again unpacked).");
 
         foreach (RemoteFile file in metadata)
-            Obtain(downloader, file, file.FileName, log, cancellation);
+            UnpackedArchives.Obtain(downloader, file, file.FileName, log, cancellation);
 
         for (int part = 1; part <= parts; part++)
         {
             RemoteFile archive = archives[part - 1];
-            string archiveSha256 = Obtain(downloader, archive, $"{archive.FileName} (archive {part} of {parts})", log, cancellation);
+            string archiveSha256 = UnpackedArchives.Obtain(downloader, archive, $"{archive.FileName} (archive {part} of {parts})", log, cancellation);
             string imagesFolder = Path.Combine(folder, ImagesFolderName(part));
             string marker = MarkerPath(folder, part);
             if (IsUnpacked(folder, part, archiveSha256, out string? problem)) continue;
@@ -120,7 +118,7 @@ public static class ChestXrayDownloads
                 throw new DataFileException(refused.FilePath,
                     $"{refused.Problem} (the archive and its recorded checksum were deleted, so the next run downloads it again)", refused);
             }
-            WriteMarker(marker, imagesFolder, archiveSha256, written);
+            UnpackedArchives.WriteMarker(marker, imagesFolder, archiveSha256, written);
             log.WriteLine($"{ImagesFolderName(part)}/: {written.Count:N0} files.");
         }
         return folder;
@@ -144,10 +142,10 @@ public static class ChestXrayDownloads
         string folder = downloader.CacheFolderPath;
 
         foreach (RemoteFile file in metadata)
-            if (VerifyCached(downloader, file, log) is null) return null;
+            if (UnpackedArchives.VerifyCached(downloader, file, log) is null) return null;
         for (int part = 1; part <= parts; part++)
         {
-            if (VerifyCached(downloader, archives[part - 1], log) is not { } archiveSha256) return null;
+            if (UnpackedArchives.VerifyCached(downloader, archives[part - 1], log) is not { } archiveSha256) return null;
             if (!IsUnpacked(folder, part, archiveSha256, out string? problem))
             {
                 if (problem is not null) log.WriteLine($"{ImagesFolderName(part)}/ in the cache {problem}.");
@@ -175,97 +173,9 @@ public static class ChestXrayDownloads
         return given;
     }
 
-    /// <summary>The SHA-256 of a cached copy that matches its record, else null (a copy that does not is deleted).</summary>
-    static string? VerifyCached(Downloader downloader, RemoteFile file, TextWriter log)
-    {
-        string path = downloader.CachedPath(file);
-        if (!File.Exists(path)) return null;
-        string? expected = downloader.ExpectedSha256(file);
-        if (expected is null)
-        {
-            // A file under the final name always gets its record first, so this one was put there by hand.
-            log.WriteLine($"{file.FileName} in the cache has no recorded checksum to check it against: deleted it.");
-            File.Delete(path);
-            return null;
-        }
-        string actual = FileChecksum.Sha256Hex(path);
-        if (actual == expected) return actual;
-        log.WriteLine($"{file.FileName} in the cache no longer matches the SHA-256 recorded at its download " +
-                      $"(recorded {expected}, now {actual}): deleted it.");
-        File.Delete(path);
-        return null;
-    }
-
-    /// <summary>The SHA-256 of the verified file in the cache, downloading it first when there is none.</summary>
-    static string Obtain(Downloader downloader, RemoteFile file, string description, TextWriter log, CancellationToken cancellation)
-    {
-        if (VerifyCached(downloader, file, log) is { } cached) return cached;
-        log.WriteLine($"Downloading {description} from {file.Url}");
-        // Off the caller's synchronisation context: blocking on it while the download wants it back would deadlock.
-        Task.Run(() => downloader.FetchAsync(file, cancellation), cancellation).GetAwaiter().GetResult();
-        return downloader.ExpectedSha256(file)
-            ?? throw new InvalidOperationException($"{file.FileName} was downloaded but has no checksum to hold it to");
-    }
-
     static string MarkerPath(string folder, int part) => Path.Combine(folder, ImagesFolderName(part) + ExtractedMarkerSuffix);
 
-    /// <summary>
-    /// The marker lists what was unpacked from which archive: its SHA-256, then each file's size and path
-    /// relative to the images folder. A few thousand stat calls tell whether any went missing.
-    /// </summary>
-    static void WriteMarker(string marker, string imagesFolder, string archiveSha256, IReadOnlyList<string> written)
-    {
-        var text = new System.Text.StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{MarkerChecksumKey} {archiveSha256}\n");
-        foreach (string path in written)
-            text.Append(CultureInfo.InvariantCulture, $"{new FileInfo(path).Length}\t{Path.GetRelativePath(imagesFolder, path).Replace('\\', '/')}\n");
-        AtomicFile.WriteAllText(marker, text.ToString());
-    }
+    static bool IsUnpacked(string folder, int part, string archiveSha256, out string? problem) =>
+        UnpackedArchives.IsUnpacked(MarkerPath(folder, part), Path.Combine(folder, ImagesFolderName(part)), archiveSha256, out problem);
 
-    /// <summary>
-    /// Whether archive <paramref name="part"/> is fully unpacked from the archive with this checksum. When it
-    /// is not, <paramref name="problem"/> says what is wrong, or is null if it was simply never unpacked.
-    /// </summary>
-    static bool IsUnpacked(string folder, int part, string archiveSha256, out string? problem)
-    {
-        problem = null;
-        string marker = MarkerPath(folder, part);
-        if (!File.Exists(marker)) return false;
-        string[] lines = File.ReadAllLines(marker);
-        if (lines.Length == 0 || lines[0] != $"{MarkerChecksumKey} {archiveSha256}")
-        {
-            problem = "was unpacked from another copy of the archive";
-            return false;
-        }
-
-        string imagesFolder = Path.Combine(folder, ImagesFolderName(part));
-        int missing = 0;
-        foreach (string line in lines.Skip(1))
-        {
-            int tab = line.IndexOf('\t');
-            if (tab <= 0 || !long.TryParse(line.AsSpan(0, tab), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
-            {
-                problem = $"has a damaged marker {marker}";
-                return false;
-            }
-            var file = new FileInfo(Path.Combine(imagesFolder, line[(tab + 1)..]));
-            if (!file.Exists || file.Length != size) missing++;
-        }
-        if (missing > 0) problem = $"is missing {missing:N0} of its {lines.Length - 1:N0} files (or they changed size)";
-        return missing == 0;
-    }
-
-    static FileStream LockFolder(string folder)
-    {
-        string path = Path.Combine(folder, LockFileName);
-        try
-        {
-            // FileShare.None takes an exclusive lock that the system releases if this process dies.
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e)
-        {
-            throw new DataFileException(folder, $"another process is fetching ChestX-ray14 into this folder; wait for it to finish ({e.Message})", e);
-        }
-    }
 }
