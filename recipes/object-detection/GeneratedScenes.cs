@@ -81,9 +81,9 @@ public static class GeneratedScenes
             GeneratedScene scene = Draw(seed, index);
             string id = SceneId(index);
             using (var image = Image.LoadPixelData<Rgb24>(scene.Pixels, scene.Width, scene.Height))
-                WriteByRename(Path.Combine(folder, id + ".jpg"), stream => image.SaveAsJpeg(stream, encoder));
+                AtomicFile.WriteByRename(Path.Combine(folder, id + ".jpg"), stream => image.SaveAsJpeg(stream, encoder));
             string xml = VocAnnotations.ToXml(CacheSubfolder, id + ".jpg", scene.Width, scene.Height, scene.Objects);
-            WriteByRename(Path.Combine(folder, id + ".xml"), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(xml)));
+            AtomicFile.WriteByRename(Path.Combine(folder, id + ".xml"), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(xml)));
             int finished = Interlocked.Increment(ref done);
             if (finished % step == 0 && finished < count)
                 lock (logLock) log.WriteLine($"GENERATED scenes: {finished:N0}/{count:N0}");
@@ -95,27 +95,6 @@ public static class GeneratedScenes
 
     static string MarkerText(int count, int seed) =>
         string.Create(CultureInfo.InvariantCulture, $"generator-version {GeneratorVersion}\ncount {count}\nseed {seed}\n");
-
-    /// <summary>
-    /// Writes under a temporary name beside the target, then renames: a reader never sees half a file. Unlike
-    /// <see cref="AtomicFile"/> it does not wait for the disk per file (that would cost more than drawing the scene);
-    /// the marker, written last with <see cref="AtomicFile"/>, is what makes the folder complete.
-    /// </summary>
-    static void WriteByRename(string path, Action<Stream> writeContent)
-    {
-        string temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-                writeContent(stream);
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
 
     /// <summary>Scene <paramref name="index"/> of <paramref name="seed"/>: its pixels (row-major) and its objects.</summary>
     internal static GeneratedScene Draw(int seed, int index) => new SceneCanvas(new Random(SceneSeed(seed, index))).Draw();

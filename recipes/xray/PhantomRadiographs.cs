@@ -75,7 +75,7 @@ public static class PhantomRadiographs
             var planned = plan[index];
             var (pixels, lesions) = Paint(film, seed, planned);
             using (var image = Image.LoadPixelData<L8>(pixels, size, size))
-                WriteByRename(Path.Combine(images, planned.ImageIndex), stream => image.SaveAsPng(stream, encoder));
+                AtomicFile.WriteByRename(Path.Combine(images, planned.ImageIndex), stream => image.SaveAsPng(stream, encoder));
             results[index] = new PhantomImage(planned.ImageIndex, planned.PatientId.ToString(CultureInfo.InvariantCulture), planned.Labels, lesions);
             progress?.Report(Interlocked.Increment(ref written));
             return film;
@@ -83,27 +83,6 @@ public static class PhantomRadiographs
         AtomicFile.WriteAllText(Path.Combine(folder, LesionsFileName), LesionsJson(results));
         AtomicFile.WriteAllText(Path.Combine(folder, LabelsFileName), LabelsCsv(plan));
         return results;
-    }
-
-    /// <summary>
-    /// Writes a file under a temporary name beside it, then renames it into place: a reader never sees half an image.
-    /// Unlike <see cref="AtomicFile"/> it does not wait for the disk (an fsync per image would cost more than painting
-    /// it); the labels CSV, written last with <see cref="AtomicFile"/>, is what makes the set complete.
-    /// </summary>
-    static void WriteByRename(string path, Action<Stream> writeContent)
-    {
-        string temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-                writeContent(stream);
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
     }
 
     /// <summary>Reads the lesions JSON written by <see cref="Generate"/>: image name -> boxes. A malformed file is a
