@@ -18,6 +18,7 @@ public sealed class RecipesInClusterModeTests : IDisposable
     [InlineData("anomaly-detection")]
     [InlineData("ncf-recommendation")]
     [InlineData("xray", "--phantoms", "80", "--batch-size", "8")] // phantoms, a few steps
+    [InlineData("object-detection", "--scenes", "40", "--batch-size", "8")] // generated scenes, a few steps
     public void Both_workers_take_every_step_through_the_ring(string recipe, params string[] quick)
     {
         var secret = new Dictionary<string, string> { [ClusterSecret.EnvironmentVariable] = "recipes-in-cluster-mode" };
