@@ -7,7 +7,7 @@
 // matches objects to default boxes, and the multibox loss (smooth L1 + cross-entropy with 3:1 hard negative mining)
 // teaches both at once; non-maximum suppression turns ~9,600 scored boxes into a short list of detections. The
 // result is scored with PASCAL VOC's mean average precision at IoU 0.5, computed exactly as the devkit does.
-// Expect mAP@0.5 above 0.8 on the generated scenes (offline default: 0.867 in about 13 minutes on 2 cores) and about 0.6 AP
+// Expect mAP@0.5 above 0.8 on the generated scenes (offline default: 0.867 in about 13 minutes on 2 cores) and about 0.67 AP
 // on the 200-image raccoon set (160 training images, from ImageNet weights rather than detection weights).
 //
 //   dotnet run --project recipes/object-detection -c Release                                   # offline: GENERATED scenes
