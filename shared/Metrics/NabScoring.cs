@@ -32,7 +32,13 @@ public sealed record NabScore(
     int FalsePositives,
     double RawScore,
     double NormalizedScore,
-    IReadOnlyList<NabWindowResult> Windows);
+    IReadOnlyList<NabWindowResult> Windows)
+{
+    /// <summary>What the null detector (never flags) scores here: every scored window missed.</summary>
+    public double NullRawScore { get; init; }
+    /// <summary>What a perfect detector scores here (NAB's normalisation: the true-positive weight per window).</summary>
+    public double PerfectRawScore { get; init; }
+}
 
 /// <summary>
 /// NAB's window scoring (Lavin and Ahmad 2015; numenta/NAB sweeper.py) for binary flags. Inside a window only
@@ -69,22 +75,25 @@ public static class NabScorer
             if (ordered[w].Start <= ordered[w - 1].End) throw new ArgumentException($"windows overlap: {ordered[w - 1].Start:s} - {ordered[w - 1].End:s} and {ordered[w].Start:s} - {ordered[w].End:s}");
         probationaryRows = Math.Clamp(probationaryRows, 0, timestamps.Count);
 
-        // Each window as the range of scored indices it covers.
-        var spans = new List<(AnomalyWindow Window, int First, int Last)>();
+        // Each window as the range of indices it covers. Windows that end within the probationary period are not
+        // scored but still count as "the previous window" for the false positives after them, as in NAB's sweeper.
+        var all = new List<(AnomalyWindow Window, int First, int Last)>();
         foreach (var window in ordered)
         {
             int first = LowerBound(timestamps, window.Start), last = LowerBound(timestamps, window.End.AddTicks(1)) - 1;
-            if (first <= last && last >= probationaryRows) spans.Add((window, first, last));
+            if (first <= last) all.Add((window, first, last));
         }
+        var spans = all.Where(span => span.Last >= probationaryRows).ToList();
+        int probationWindows = all.Count - spans.Count;
 
         double maxTruePositive = ScaledSigmoid(-1.0);
         var windowScores = spans.Select(_ => -profile.FalseNegativeWeight).ToArray();
         var firstDetections = new DateTime?[spans.Count];
         double falsePositiveScore = 0;
-        int falsePositives = 0, next = 0;
+        int falsePositives = 0, next = 0, previous = probationWindows - 1;
         for (int i = probationaryRows; i < timestamps.Count; i++)
         {
-            while (next < spans.Count && spans[next].Last < i) next++;
+            while (next < spans.Count && spans[next].Last < i) { previous = probationWindows + next; next++; }
             if (!flags[i]) continue;
             if (next < spans.Count && spans[next].First <= i)
             {
@@ -98,9 +107,9 @@ public static class NabScorer
             else
             {
                 double position = 3.0;
-                if (next > 0)
+                if (previous >= 0)
                 {
-                    var (_, first, last) = spans[next - 1];
+                    var (_, first, last) = all[previous];
                     int width = last - first + 1;
                     position = width > 1 ? Math.Abs(last - i) / (double)(width - 1) : 3.0;
                 }
@@ -113,7 +122,11 @@ public static class NabScorer
         double nullScore = -profile.FalseNegativeWeight * spans.Count, perfect = profile.TruePositiveWeight * spans.Count;
         double normalized = spans.Count == 0 ? double.NaN : 100 * (raw - nullScore) / (perfect - nullScore);
         var results = spans.Select((span, w) => new NabWindowResult(span.Window, firstDetections[w], windowScores[w])).ToList();
-        return new NabScore(spans.Count, results.Count(result => result.Detected), falsePositives, raw, normalized, results);
+        return new NabScore(spans.Count, results.Count(result => result.Detected), falsePositives, raw, normalized, results)
+        {
+            NullRawScore = nullScore,
+            PerfectRawScore = perfect,
+        };
     }
 
     static int LowerBound(IReadOnlyList<DateTime> timestamps, DateTime time)

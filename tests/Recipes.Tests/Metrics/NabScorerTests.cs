@@ -100,6 +100,52 @@ public sealed class NabScorerTests
     }
 
     [Fact]
+    public void A_hand_checked_case_with_probation_a_late_detection_false_positives_and_a_miss()
+    {
+        // 40 half-hourly points; NAB's probation is floor(0.15 * 40) = 6 points (0-5).
+        // Window A covers points 10..19 (width 10), window B points 30..34 (width 5). Flags at 3, 8, 12, 15, 22.
+        // NAB's scaled sigmoid is 2/(1+e^(5x)) - 1 = -tanh(5x/2), so sigma(-1) = tanh(2.5).
+        //   point 3:  in the probationary period: ignored.
+        //   point 8:  before any window: a false positive at full cost, -0.11.
+        //   point 12: the first flag in A, position -(19 - 12 + 1)/10 = -0.8: +tanh(2)/tanh(2.5) = +0.977107.
+        //   point 15: a later flag in A: NAB keeps the window's best (its first) detection, so it adds nothing.
+        //   point 22: 3 points after A, position |19 - 22|/(10 - 1) = 1/3: 0.11 * -tanh(5/6) = -0.075049.
+        //   window B: no flag, a false negative, -1.
+        // Raw: -0.11 + 0.977107 - 0.075049 - 1 = -0.207942. Null detector: -2 (two misses); perfect: +2.
+        // Normalised as NAB's runner does: 100 (raw - null) / (perfect - null) = 100 * 1.792058 / 4 = 44.80.
+        var times = Enumerable.Range(0, 40).Select(i => new DateTime(2015, 1, 1).AddMinutes(30 * i)).ToArray();
+        var flags = new bool[40];
+        foreach (int point in new[] { 3, 8, 12, 15, 22 }) flags[point] = true;
+        AnomalyWindow a = new(times[10], times[19]), b = new(times[30], times[34]);
+        int probation = NabProfile.ProbationaryRows(times.Length);
+        Assert.Equal(6, probation);
+
+        var score = NabScorer.Score(times, flags, [a, b], NabProfile.Standard, probation);
+        double expected = -0.11 + Math.Tanh(2) / Math.Tanh(2.5) - 0.11 * Math.Tanh(5.0 / 6) - 1;
+        Assert.Equal(-0.20794195600359422, expected, 12); // the hand computation above, to its printed digits
+        Assert.Equal(expected, score.RawScore, 12);
+        Assert.Equal((2, 1, 2), (score.WindowsTotal, score.WindowsDetected, score.FalsePositives));
+        Assert.Equal(times[12], score.Windows[0].FirstDetection);
+        Assert.Null(score.Windows[1].FirstDetection);
+        Assert.Equal((-2.0, 2.0), (score.NullRawScore, score.PerfectRawScore));
+        Assert.Equal(44.801451099910146, score.NormalizedScore, 9);
+    }
+
+    [Fact]
+    public void A_window_inside_the_probationary_period_is_not_scored_but_still_weights_the_false_positives_after_it()
+    {
+        // Window C covers points 2..4 (width 3) and ends in the 6-point probation; it is not scored (no miss), yet
+        // NAB's sweeper still measures a later false positive from it: point 7 is |4 - 7|/(3 - 1) = 1.5 widths
+        // after, costing 0.11 * -tanh(3.75) = -0.109878 rather than the full -0.11.
+        var times = Enumerable.Range(0, 40).Select(i => new DateTime(2015, 1, 1).AddMinutes(30 * i)).ToArray();
+        var flags = new bool[40];
+        flags[7] = true;
+        var score = NabScorer.Score(times, flags, [new AnomalyWindow(times[2], times[4])], NabProfile.Standard, probationaryRows: 6);
+        Assert.Equal((0, 0, 1), (score.WindowsTotal, score.WindowsDetected, score.FalsePositives));
+        Assert.Equal(-0.11 * Math.Tanh(3.75), score.RawScore, 12);
+    }
+
+    [Fact]
     public void Overlapping_windows_and_mismatched_lengths_are_refused()
     {
         Assert.Throws<ArgumentException>(() => NabScorer.Score(Times, new bool[99], [Window], NabProfile.Standard));
