@@ -16,6 +16,9 @@ public sealed record AnomalySeriesData(
 {
     /// <summary>What each window is, when known (NAB's events, or the kind of a generated anomaly).</summary>
     public IReadOnlyList<string>? WindowNames { get; init; }
+
+    /// <summary>The CSV file the series was read from, for messages about it.</summary>
+    public string? FilePath { get; init; }
 }
 
 /// <summary>
@@ -32,19 +35,19 @@ public static class AnomalySeriesDataSets
         {
             string csv = Directory.Exists(localPath) ? Path.Combine(localPath, NabNycTaxi.FileName) : localPath;
             if (!File.Exists(csv)) throw new DataFileException(localPath, $"no {NabNycTaxi.FileName} in this folder (pass the CSV file itself for another series)");
-            return WithKnownWindows(TimeSeriesCsv.Read(csv), DataSourceKind.Local, $"{Path.GetFileName(csv)} from {Path.GetDirectoryName(Path.GetFullPath(csv))}");
+            return WithKnownWindows(TimeSeriesCsv.Read(csv), DataSourceKind.Local, $"{Path.GetFileName(csv)} from {Path.GetDirectoryName(Path.GetFullPath(csv))}") with { FilePath = csv };
         }
 
         // 2. The cache, when a previous download's checksum was verified; 3. a download.
         var downloader = new Downloader(Path.Combine(cacheFolder, "nab"));
         if (downloader.FindVerified(NabNycTaxi.Csv) is { } cached)
-            return WithKnownWindows(TimeSeriesCsv.Read(cached), DataSourceKind.Cache, $"NAB {NabNycTaxi.FileName} from the cache {downloader.CacheFolderPath}");
+            return WithKnownWindows(TimeSeriesCsv.Read(cached), DataSourceKind.Cache, $"NAB {NabNycTaxi.FileName} from the cache {downloader.CacheFolderPath}") with { FilePath = cached };
         if (!offline)
         {
             try
             {
                 string downloaded = ConsoleDownloadProgress.FetchAsync(NabNycTaxi.Csv, downloader.CacheFolderPath).GetAwaiter().GetResult();
-                return WithKnownWindows(TimeSeriesCsv.Read(downloaded), DataSourceKind.Download, $"NAB {NabNycTaxi.FileName} downloaded to {downloader.CacheFolderPath}");
+                return WithKnownWindows(TimeSeriesCsv.Read(downloaded), DataSourceKind.Download, $"NAB {NabNycTaxi.FileName} downloaded to {downloader.CacheFolderPath}") with { FilePath = downloaded };
             }
             catch (Exception error) when (error is DownloadFailedException or DataFileException)
             {
@@ -63,6 +66,7 @@ public static class AnomalySeriesDataSets
         return new AnomalySeriesData(series, DataSourceKind.Generated, "generated taxi-like series", $"generated series {csvPath}", windows, windowsPath)
         {
             WindowNames = windows is not null && windows.Count == generated.Anomalies.Count ? generated.Anomalies.Select(a => a.Kind).ToList() : null,
+            FilePath = csvPath,
         };
     }
 
