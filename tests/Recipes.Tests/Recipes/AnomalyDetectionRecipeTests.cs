@@ -33,13 +33,13 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
         Assert.Equal(2, root.GetProperty("workers").GetInt32());
         var metrics = root.GetProperty("metrics");
-        Assert.Equal(5, metrics.GetProperty("windows_total").GetInt32());
-        int detected = metrics.GetProperty("windows_detected").GetInt32();
-        Assert.InRange(detected, 0, 5);
-        Assert.True(metrics.GetProperty("false_positives").GetInt32() >= 0);
-        Assert.True(metrics.GetProperty("nab_score").GetDouble() <= 100);
+        // The seed's step: flags the top 1% of its errors over the whole series (--whole-series).
+        Assert.Equal(5, metrics.GetProperty("seed_windows_total").GetInt32());
+        Assert.InRange(metrics.GetProperty("seed_windows_detected").GetInt32(), 0, 5);
+        Assert.True(metrics.GetProperty("seed_false_positives").GetInt32() >= 0);
+        Assert.True(metrics.GetProperty("seed_nab_score").GetDouble() <= 100);
         // 1% of the 10,269 points the whole series can forecast (ties could add a few).
-        int anomalies = metrics.GetProperty("anomalies").GetInt32();
+        int anomalies = metrics.GetProperty("seed_anomalies").GetInt32();
         Assert.InRange(anomalies, 102, 110);
         Assert.Equal(10_269, root.GetProperty("scored_points").GetInt32());
         Assert.Equal(1500, root.GetProperty("train_windows").GetInt32());
@@ -47,8 +47,23 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
         string[] csv = File.ReadAllLines(Path.Combine(output, AnomalyCsv.FileName));
         Assert.Equal(AnomalyCsv.Header, csv[0]);
         Assert.Equal(anomalies, csv.Length - 1);
-        Assert.Equal(metrics.GetProperty("false_positives").GetInt32(), csv.Count(line => line.EndsWith(",false")) - NotScored(csv));
-        foreach (string file in new[] { AnomalyCharts.SeriesFile, AnomalyCharts.PredictionFile, AnomalyCharts.ErrorFile, AnomalyCharts.AnomaliesFile, "training.png", "model.bin", "model.json", "data/generated_taxi.csv", "data/generated_windows.json" })
+        Assert.Equal(metrics.GetProperty("seed_false_positives").GetInt32(), csv.Count(line => line.EndsWith(",false")) - NotScored(csv));
+
+        // The detector (step 9) always scores the whole series. On the generated series (seen: 4 of 5 windows, 2 false
+        // positives, raw 2.26 against the null detector's -5) it must find most events and beat flagging nothing by
+        // far; the margin leaves room for another machine's rounding in the walk-forward training.
+        Assert.Equal(5, metrics.GetProperty("windows_total").GetInt32());
+        Assert.InRange(metrics.GetProperty("windows_detected").GetInt32(), 3, 5);
+        Assert.Equal(-5.0, metrics.GetProperty("nab_null_raw_score").GetDouble());
+        Assert.Equal(5.0, metrics.GetProperty("nab_perfect_raw_score").GetDouble());
+        double raw = metrics.GetProperty("nab_raw_score").GetDouble();
+        Assert.True(raw > 0, $"detector raw NAB score {raw}");
+        Assert.Equal(100 * (raw + 5) / 10, metrics.GetProperty("nab_score").GetDouble(), 9);
+        int alarms = metrics.GetProperty("alarms").GetInt32();
+        Assert.InRange(alarms, 3, 20);
+        Assert.Equal(alarms, File.ReadAllLines(Path.Combine(output, "alarms.csv")).Length - 1);
+        Assert.Equal(alarms, root.GetProperty("detector").GetProperty("alarms").GetArrayLength());
+        foreach (string file in new[] { "detections.png", AnomalyCharts.SeriesFile, AnomalyCharts.PredictionFile, AnomalyCharts.ErrorFile, AnomalyCharts.AnomaliesFile, "training.png", "model.bin", "model.json", "data/generated_taxi.csv", "data/generated_windows.json" })
             Assert.True(new FileInfo(Path.Combine(output, file)).Length > 0, file);
         Assert.True(ReloadDifference(run.Output) <= ReloadTolerance, run.Output);
     }
@@ -90,10 +105,44 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
         Assert.Equal("test", root.GetProperty("score_range").GetString());
         var metrics = root.GetProperty("metrics");
         // Only the January blizzard falls in the last 1,000 points; the seed flags its 10 largest errors.
-        Assert.Equal(1, metrics.GetProperty("windows_total").GetInt32());
-        Assert.Equal(10, metrics.GetProperty("anomalies").GetInt32());
+        Assert.Equal(1, metrics.GetProperty("seed_windows_total").GetInt32());
+        Assert.Equal(10, metrics.GetProperty("seed_anomalies").GetInt32());
         Assert.Equal(10, File.ReadAllLines(Path.Combine(output, AnomalyCsv.FileName)).Length - 1);
         Assert.Contains("4 labelled windows fall outside the scored range", run.Output);
+        // The detector scores all five windows of the real series against the same labels file.
+        Assert.Equal(5, metrics.GetProperty("windows_total").GetInt32());
+        Assert.True(new FileInfo(Path.Combine(output, "detections.png")).Length > 0);
+    }
+
+    [Fact]
+    public void An_unevenly_spaced_series_is_refused_before_training_naming_the_file_and_the_row()
+    {
+        // The detector's "a day ago" and "a week ago" are counted in rows; one missing row would shift them.
+        Directory.CreateDirectory(_folder);
+        string data = Path.Combine(_folder, "gap.csv");
+        File.WriteAllText(data, "timestamp,value\n" + string.Concat(Enumerable.Range(0, 1300).Where(i => i != 700).Select(i =>
+            $"{new DateTime(2014, 7, 1).AddMinutes(30 * i):yyyy-MM-dd HH:mm:ss},{1000 + i % 48}\n")));
+        var run = RecipeProcess.Run("anomaly-detection", [.. Common(Path.Combine(_folder, "out")), "--data", data]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: {data}: the weekly features need evenly spaced rows; gap.csv steps by 00:30:00 but the row for 2014-07-15 14:30:00 comes 01:00:00 after the one before",
+            run.Errors.Trim());
+        Assert.DoesNotContain("train loss", run.Output); // refused before the seed's training, not after it
+    }
+
+    [Theory]
+    [InlineData(1040)]
+    [InlineData(1100)]
+    public void A_series_too_short_for_the_recipe_ends_in_one_line_naming_the_file(int rows)
+    {
+        Directory.CreateDirectory(_folder);
+        string data = Path.Combine(_folder, $"short{rows}.csv");
+        File.WriteAllText(data, "timestamp,value\n" + string.Concat(Enumerable.Range(0, rows).Select(i =>
+            $"{new DateTime(2014, 7, 1).AddMinutes(30 * i):yyyy-MM-dd HH:mm:ss},{1000 + i % 48}\n")));
+        var run = RecipeProcess.Run("anomaly-detection", [.. Common(Path.Combine(_folder, "out")), "--data", data]);
+        Assert.Equal(1, run.ExitCode);
+        string error = run.Errors.Trim();
+        Assert.Single(error.Split('\n'));
+        Assert.StartsWith($"error: {data}: {rows:N0} rows are too few: this recipe needs at least 1,103", error);
     }
 
     [Fact]
