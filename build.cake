@@ -3,7 +3,7 @@
 //   dotnet cake                         # = Test: restore, build, run the test suite
 //   dotnet cake --target=mnist          # train LeNet-5 (offline: generated digits) and write artifacts/mnist
 //   dotnet cake --target=mnist --epochs=3 --workers=2 --data=/path/to/mnist --dataset=fashion
-//   dotnet cake --target=anomaly-detection --whole-series   # LSTM anomalies in NYC taxi demand, scored with NAB
+//   dotnet cake --target=anomaly-detection --data=../shared/data/nyc-taxi/nyc_taxi.csv   # NYC taxi anomalies, NAB-scored
 //   dotnet cake --target=mnist-cluster --epochs=3 --workers=2   # a driver + 2 worker processes on 127.0.0.1
 //   dotnet cake --target=image-augmentation --image=../shared/data/augmentation/test.jpg   # or --folder=DIR
 //   dotnet cake --target=transfer-learning --data=../shared/data/cats-dogs --backbone=onnx   # or --freeze-up-to=layer3
@@ -38,9 +38,9 @@ Task("mnist")
     .Does(() => RunRecipe("mnist", "dataset"));
 
 Task("anomaly-detection")
-    .Description("LSTM forecaster on NAB's NYC taxi series (offline: a generated series), anomalies scored against labelled windows")
+    .Description("The seed's LSTM, then a weekly walk-forward detector with anomaly likelihood, on NAB's NYC taxi series (offline: generated), scored with NAB")
     .IsDependentOn("Build")
-    .Does(() => RunRecipe("anomaly-detection", "windows", "anomaly-fraction", "whole-series"));
+    .Does(() => RunRecipe("anomaly-detection", "windows", "anomaly-fraction", "whole-series", "horizon", "tail-probability", "quiet-hours"));
 Task("mnist-cluster")
     .Description("mnist in cluster mode: a driver and --workers (default 2) worker processes on 127.0.0.1")
     .IsDependentOn("Build")
