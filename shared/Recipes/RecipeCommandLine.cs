@@ -167,7 +167,7 @@ public sealed class RecipeCommandLine
 
     /// <summary><c>--master mpi</c>: this process is one rank of an <c>mpirun</c> job. Like a cluster worker it
     /// trains local[1] on its share of every batch, with its share of this machine's cores, and writes its
-    /// results to <c>&lt;output&gt;/workers/&lt;rank&gt;</c>.</summary>
+    /// results to <c>&lt;output&gt;/workers/&lt;rank&gt;</c>; rank 0 then copies them to <c>&lt;output&gt;</c>.</summary>
     int RunMpiRank(ParseResult parsed, CommonOptions options, CancellationToken cancellation)
     {
         using var group = Distributed.Mpi.MpiProcessGroup.Start();
@@ -180,7 +180,14 @@ public sealed class RecipeCommandLine
         };
         OutputFolder.EnsureWritable(rankOptions.Output);
         Console.WriteLine($"mpi: rank {group.Rank} of {group.Size}, {rankOptions.Cores} core{(rankOptions.Cores == 1 ? "" : "s")}; results in {rankOptions.Output}");
-        return _train!(parsed, rankOptions, cancellation);
+        int exitCode = _train!(parsed, rankOptions, cancellation);
+        // Every rank ends with the same weights: rank 0 puts the job's result where a local run writes it.
+        if (exitCode == 0 && group.Rank == 0)
+        {
+            int files = JobResultFolder.CopyInto(rankOptions.Output, options.Output, MpiMaster, group.Rank);
+            Console.WriteLine($"mpi: rank 0 wrote the job's results to {options.Output} ({files} files)");
+        }
+        return exitCode;
     }
 
     int RunDriver(ParseResult parsed, CommonOptions options, CancellationToken cancellation)

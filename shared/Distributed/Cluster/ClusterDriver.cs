@@ -86,8 +86,8 @@ public static class ClusterDriver
 
     /// <summary>The job's result files arriving from one worker: staged in a hidden folder inside the driver's output
     /// folder (same file system), checked against the worker's list of sizes, then each renamed into place, so a reader
-    /// never sees half a file and an interrupted transfer leaves earlier results whole. In metrics.json the worker's
-    /// folder in paths becomes the driver's, and <c>master</c> the driver's <c>cluster[N]</c>.</summary>
+    /// never sees half a file and an interrupted transfer leaves earlier results whole. metrics.json is rewritten as
+    /// the job's (<see cref="JobResultFolder.RewriteMetrics"/>).</summary>
     sealed class ResultTransfer(WorkerEntry worker, string workerFolder, string output)
     {
         readonly string _output = Path.GetFullPath(output);
@@ -124,10 +124,10 @@ public static class ClusterDriver
                 if (!staged.Exists || staged.Length != sent.Sizes[i])
                     throw new IOException($"result file '{sent.RelativePaths[i]}' arrived with {(staged.Exists ? staged.Length : 0)} of its {sent.Sizes[i]} bytes");
             }
-            string metrics = StagedPath(Recipes.RunReport.FileName);
-            if (File.Exists(metrics)) AtomicFile.WriteAllText(metrics, RewriteMetrics(File.ReadAllText(metrics), master));
+            foreach (string metrics in sent.RelativePaths.Where(JobResultFolder.IsMetrics).Select(StagedPath))
+                AtomicFile.WriteAllText(metrics, JobResultFolder.RewriteMetrics(File.ReadAllText(metrics), WorkerFolder, _output, master, Worker.Index));
             // metrics.json last: when it is there, the files it names are too.
-            foreach (string relative in sent.RelativePaths.OrderBy(path => path == Recipes.RunReport.FileName ? 1 : 0))
+            foreach (string relative in sent.RelativePaths.OrderBy(path => JobResultFolder.IsMetrics(path) ? 1 : 0))
             {
                 string target = Path.Combine(_output, relative.Replace('/', Path.DirectorySeparatorChar));
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -137,49 +137,6 @@ public static class ClusterDriver
             Abandon(); // only empty folders are left
             return sent.RelativePaths.Length;
         }
-
-        string RewriteMetrics(string json, string master)
-        {
-            var root = System.Text.Json.Nodes.JsonNode.Parse(json) as System.Text.Json.Nodes.JsonObject
-                       ?? throw new IOException("metrics.json of the worker is not a JSON object");
-            string from = Path.GetFullPath(WorkerFolder).TrimEnd(Path.DirectorySeparatorChar);
-            Rebase(root, from, _output);
-            if (root.ContainsKey("master")) root["master"] = master;
-            root["cluster"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["master"] = master,
-                ["results_from_worker"] = Worker.Index,
-                ["worker_folder"] = from,
-            };
-            return root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n";
-        }
-
-        /// <summary>Every string value that is a path in the worker's folder now names the same file in the driver's.</summary>
-        static void Rebase(System.Text.Json.Nodes.JsonNode? node, string from, string to)
-        {
-            switch (node)
-            {
-                case System.Text.Json.Nodes.JsonObject obj:
-                    foreach (string key in obj.Select(pair => pair.Key).ToList())
-                    {
-                        if (obj[key] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out string? text) && IsUnder(text, from))
-                            obj[key] = to + text[from.Length..];
-                        else Rebase(obj[key], from, to);
-                    }
-                    break;
-                case System.Text.Json.Nodes.JsonArray array:
-                    for (int i = 0; i < array.Count; i++)
-                    {
-                        if (array[i] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out string? text) && IsUnder(text, from))
-                            array[i] = to + text[from.Length..];
-                        else Rebase(array[i], from, to);
-                    }
-                    break;
-            }
-        }
-
-        static bool IsUnder(string text, string folder) =>
-            text == folder || text.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
         /// <summary>Removes the staging folder and whatever it still holds.</summary>
         public void Abandon()
@@ -540,7 +497,7 @@ public static class ClusterDriver
                 Log($"wrote the job's results from {transfer.Worker} to {_settings.OutputFolder} ({files} files)");
                 Sender.Tell(new Acknowledged());
             }
-            catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException)
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException or InvalidDataException)
             {
                 FailResults(transfer, error.Message);
             }

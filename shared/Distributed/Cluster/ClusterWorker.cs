@@ -101,7 +101,7 @@ public static class ClusterWorker
     static void SendResults(IActorRef actor, string folder, TextWriter log, string name)
     {
         var timeout = TimeSpan.FromSeconds(30);
-        var files = ResultFiles(folder);
+        var files = JobResultFolder.Files(folder);
         var sizes = new long[files.Count];
         byte[] buffer = new byte[ResultChunkBytes];
         for (int f = 0; f < files.Count; f++)
@@ -119,25 +119,6 @@ public static class ClusterWorker
         }
         actor.Ask<Acknowledged>(new ResultsSent([.. files], sizes), timeout).Wait();
         log.WriteLine($"worker {name}: sent the job's results to the driver ({files.Count} files, {sizes.Sum() / 1024.0:N0} KiB)");
-    }
-
-    /// <summary>The files of a run's output folder that make its result, relative with '/': all but checkpoint folders
-    /// (any folder holding a <see cref="Training.TrainingCheckpoint.FileName"/>) and half-written temporaries ('.'-files).</summary>
-    public static List<string> ResultFiles(string folder)
-    {
-        var files = new List<string>();
-        if (!Directory.Exists(folder)) return files;
-        var pending = new Stack<string>([folder]);
-        while (pending.Count > 0)
-        {
-            string current = pending.Pop();
-            if (File.Exists(Path.Combine(current, Training.TrainingCheckpoint.FileName))) continue;
-            foreach (string file in Directory.GetFiles(current))
-                if (!Path.GetFileName(file).StartsWith('.')) files.Add(Path.GetRelativePath(folder, file).Replace('\\', '/'));
-            foreach (string child in Directory.GetDirectories(current)) pending.Push(child);
-        }
-        files.Sort(StringComparer.Ordinal);
-        return files;
     }
 
     static bool AskRegroup(IActorRef worker, EpochBoundary boundary, TimeSpan timeout, CancellationToken aborted)

@@ -8,8 +8,12 @@ static class ClusterJobResult
 {
     public static void AssertDriverHoldsTheResult(string output, string recipe, int workers)
     {
-        string metricsPath = Path.Combine(output, "metrics.json");
-        Assert.True(File.Exists(metricsPath), $"no metrics.json in the driver's folder {output}: " +
+        // Where the recipe writes metrics.json in its output folder (ncf-recommendation: one subfolder per mode), as
+        // its workers did in theirs.
+        string workerMetrics = Directory.GetFiles(Path.Combine(output, "workers"), "metrics.json", SearchOption.AllDirectories).First();
+        string[] parts = Path.GetRelativePath(Path.Combine(output, "workers"), workerMetrics).Split(Path.DirectorySeparatorChar);
+        string metricsPath = Path.Combine([output, .. parts[1..]]);
+        Assert.True(File.Exists(metricsPath), $"no {Path.GetRelativePath(output, metricsPath)} in the driver's folder {output}: " +
             string.Join(", ", Directory.GetFileSystemEntries(output).Select(Path.GetFileName)));
         using var metrics = JsonDocument.Parse(File.ReadAllText(metricsPath));
         var root = metrics.RootElement;
@@ -25,12 +29,13 @@ static class ClusterJobResult
         foreach (string file in Directory.GetFiles(workerFolder, "*", SearchOption.AllDirectories))
         {
             string relative = Path.GetRelativePath(workerFolder, file);
-            if (relative.StartsWith("checkpoint", StringComparison.Ordinal) || relative == "metrics.json") continue;
+            if (relative.Split(Path.DirectorySeparatorChar).Contains("checkpoint") || Path.GetFileName(relative) == "metrics.json") continue;
             var copy = new FileInfo(Path.Combine(output, relative));
             Assert.True(copy.Exists, $"{relative} of worker {from} is missing from the driver's folder");
             Assert.Equal(new FileInfo(file).Length, copy.Length);
         }
-        Assert.False(Directory.Exists(Path.Combine(output, "checkpoint")), "the workers' checkpoints were copied to the driver");
+        Assert.DoesNotContain(Directory.GetFiles(output, "latest.ckpt", SearchOption.AllDirectories),
+            path => !path.Contains($"{Path.DirectorySeparatorChar}workers{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
         Assert.Empty(Directory.GetDirectories(output, ".results-*")); // no staging folder left behind
 
         // Paths in metrics.json name the driver's copies, which exist.
