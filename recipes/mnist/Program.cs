@@ -78,6 +78,7 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
             ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
             CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
             Resume = options.Resume,
+            DataDescription = data.Description, // the checkpoint records it: --resume refuses other data
             Observers = [progress, summaries],
             SampleLogPath = logSamples ? Path.Combine(options.Output, "samples.tsv") : null,
         });

@@ -9,14 +9,20 @@ namespace Recipes.Runtime.Distributed;
 /// </summary>
 public sealed partial record LocalMaster(int Replicas, int IntraOpThreadsPerReplica)
 {
+    /// <summary>Every value <c>--master</c> accepts (local here; cluster and mpi are told apart by the recipe's
+    /// command line), for help and for the error a wrong value gets.</summary>
+    public const string AcceptedForms =
+        "local[*] (one replica per core), local[N] (N >= 1 replicas in this process), " +
+        "cluster[N] (a driver for N >= 1 worker processes) or mpi (each process of an mpirun job trains)";
+
     public static LocalMaster Parse(string master, int? cores = null)
     {
         int available = cores ?? Environment.ProcessorCount;
         var match = LocalPattern().Match(master.Trim());
         if (!match.Success)
-            throw new ArgumentException($"--master '{master}' is not understood: use local[*] or local[N] (N >= 1)");
+            throw new ArgumentException($"--master '{master}' is not understood: use {AcceptedForms}");
         int replicas = match.Groups[1].Value == "*" ? available : int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        if (replicas < 1) throw new ArgumentException($"--master '{master}': the number of replicas must be at least 1");
+        if (replicas < 1) throw new ArgumentException($"--master '{master}': the number of replicas must be at least 1 (accepted: {AcceptedForms})");
         return new LocalMaster(replicas, Math.Max(1, available / replicas));
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Distributed.Cluster;
+using Recipes.Runtime.IO;
 
 namespace Recipes.Runtime.Recipes;
 
@@ -49,6 +50,9 @@ public static partial class ClusterMaster
         return match.Success && workers >= 1;
     }
 
+    /// <summary>True for <c>cluster[N]</c> with any N, even one too small to run (so that its error can say so).</summary>
+    public static bool LooksLikeCluster(string master) => Pattern().IsMatch(master.Trim());
+
     [System.Text.RegularExpressions.GeneratedRegex(@"^cluster\[(\d+)\]$")]
     private static partial System.Text.RegularExpressions.Regex Pattern();
 }
@@ -73,7 +77,7 @@ public sealed class RecipeCommandLine
         Epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => defaults.Epochs };
         BatchSize = new Option<int>("--batch-size") { Description = "Global mini-batch size (split across replicas)", DefaultValueFactory = _ => defaults.BatchSize };
         LearningRate = new Option<double>("--learning-rate") { Description = "Initial learning rate", DefaultValueFactory = _ => defaults.LearningRate };
-        Master = new Option<string>("--master") { Description = "local[*] (one replica per core), local[N], cluster[N] (a driver for N worker processes), or mpi (each process of an mpirun job trains)", DefaultValueFactory = _ => "local[*]" };
+        Master = new Option<string>("--master") { Description = LocalMaster.AcceptedForms, DefaultValueFactory = _ => "local[*]" };
         ClusterListen = new Option<string?>("--cluster-listen") { Description = "Cluster address to bind (driver default 127.0.0.1:2551, worker default 127.0.0.1:0)" };
         SecretFile = new Option<string?>("--secret-file") { Description = $"File holding the cluster's shared secret (or set {ClusterSecret.EnvironmentVariable})" };
         HalfPrecisionGradients = new Option<bool>("--fp16-gradients") { Description = "Cluster mode: send gradients between workers in half precision (half the bytes; BigDL's FP16 compression)" };
@@ -144,7 +148,12 @@ public sealed class RecipeCommandLine
             if (command is null && options.IsClusterDriver) return RecipeHost.Run(options, cancellation => RunDriver(parsed, options, cancellation));
             if (command is null && options.Master.Trim() == MpiMaster)
                 return RecipeHost.Run(options with { Master = "local[1]" }, cancellation => RunMpiRank(parsed, options, cancellation));
-            return RecipeHost.Run(options, cancellation => run(parsed, options, cancellation));
+            return RecipeHost.Run(options, cancellation =>
+            {
+                // Training writes its results there: find out now, not after the training, that it cannot.
+                if (command is null) OutputFolder.EnsureWritable(options.Output);
+                return run(parsed, options, cancellation);
+            });
         });
     }
 
@@ -158,7 +167,7 @@ public sealed class RecipeCommandLine
 
     /// <summary><c>--master mpi</c>: this process is one rank of an <c>mpirun</c> job. Like a cluster worker it
     /// trains local[1] on its share of every batch, with its share of this machine's cores, and writes its
-    /// results to <c>&lt;output&gt;/workers/&lt;rank&gt;</c>.</summary>
+    /// results to <c>&lt;output&gt;/workers/&lt;rank&gt;</c>; rank 0 then copies them to <c>&lt;output&gt;</c>.</summary>
     int RunMpiRank(ParseResult parsed, CommonOptions options, CancellationToken cancellation)
     {
         using var group = Distributed.Mpi.MpiProcessGroup.Start();
@@ -169,12 +178,21 @@ public sealed class RecipeCommandLine
             Cores = Math.Max(1, Environment.ProcessorCount / Distributed.Mpi.MpiProcessGroup.ProcessesOnThisMachine),
             Output = Path.Combine(options.Output, "workers", group.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
+        OutputFolder.EnsureWritable(rankOptions.Output);
         Console.WriteLine($"mpi: rank {group.Rank} of {group.Size}, {rankOptions.Cores} core{(rankOptions.Cores == 1 ? "" : "s")}; results in {rankOptions.Output}");
-        return _train!(parsed, rankOptions, cancellation);
+        int exitCode = _train!(parsed, rankOptions, cancellation);
+        // Every rank ends with the same weights: rank 0 puts the job's result where a local run writes it.
+        if (exitCode == 0 && group.Rank == 0)
+        {
+            int files = JobResultFolder.CopyInto(rankOptions.Output, options.Output, MpiMaster, group.Rank);
+            Console.WriteLine($"mpi: rank 0 wrote the job's results to {options.Output} ({files} files)");
+        }
+        return exitCode;
     }
 
     int RunDriver(ParseResult parsed, CommonOptions options, CancellationToken cancellation)
     {
+        OutputFolder.EnsureWritable(options.Output);
         ClusterMaster.TryParse(options.Master, out int workers);
         var settings = new ClusterDriverSettings
         {
@@ -222,7 +240,11 @@ public sealed class RecipeCommandLine
                 var job = Root.Parse(arguments);
                 if (job.Errors.Count > 0) throw new ArgumentException($"the driver's job has bad options: {job.Errors[0].Message}");
                 var jobOptions = Bind(job) with { Processes = group, Cores = group.Cores > 0 ? group.Cores : null };
-                return RecipeHost.Run(jobOptions, jobCancellation => _train!(job, jobOptions, jobCancellation));
+                return RecipeHost.Run(jobOptions, jobCancellation =>
+                {
+                    OutputFolder.EnsureWritable(jobOptions.Output);
+                    return _train!(job, jobOptions, jobCancellation);
+                });
             }, arguments => Bind(Root.Parse(arguments)).Output, Console.Out, cancellation);
         });
     }

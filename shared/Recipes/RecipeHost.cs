@@ -1,11 +1,12 @@
+using System.Runtime.InteropServices;
 using Recipes.Runtime.Data;
 using Spectre.Console;
 
 namespace Recipes.Runtime.Recipes;
 
 /// <summary>
-/// Runs a recipe's body: validates the common options, turns Ctrl+C into a cancellation the trainer
-/// honours (it checkpoints and stops), and turns expected failures (bad data files, bad options) into one
+/// Runs a recipe's body: validates the common options, turns Ctrl+C and SIGTERM into a cancellation the
+/// trainer honours (it checkpoints and stops), and turns expected failures (bad data files, bad options) into one
 /// red line and exit code 1 instead of a stack trace, unless <c>--verbose</c>.
 /// </summary>
 public static class RecipeHost
@@ -23,6 +24,16 @@ public static class RecipeHost
             AnsiConsole.MarkupLine("[yellow]Ctrl+C: finishing the current step and saving a checkpoint (press again to quit now)[/]");
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM is how docker stop, Kubernetes and systemd ask a process to end: it gets the same treatment as the
+        // first Ctrl+C (a checkpoint and exit code 130); a second SIGTERM, or the SIGKILL that follows a grace
+        // period, ends the process at once.
+        using var onTerminate = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            if (cancellation.IsCancellationRequested) return;
+            signal.Cancel = true;
+            cancellation.Cancel();
+            AnsiConsole.MarkupLine("[yellow]SIGTERM: finishing the current step and saving a checkpoint (a second SIGTERM quits now)[/]");
+        });
         try
         {
             Validate(options);
@@ -46,7 +57,7 @@ public static class RecipeHost
 
     static bool IsUserFacing(Exception error) =>
         error is DataFileException or ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException
-            or RecipeException;
+            or RecipeException or Training.TrainingDivergedException;
 
     static void Validate(CommonOptions options)
     {
@@ -56,7 +67,9 @@ public static class RecipeHost
         if (options.MaxSamples is < 1) throw new ArgumentException("--max-samples must be at least 1");
         if (options.Data is not null && !File.Exists(options.Data) && !Directory.Exists(options.Data))
             throw new DataFileException(options.Data, "no such file or folder (--data)");
-        _ = options.LocalMaster; // throws a clear ArgumentException for a bad --master (local[N] or cluster[N])
+        if (ClusterMaster.LooksLikeCluster(options.Master) && !options.IsClusterDriver)
+            throw new ArgumentException($"--master '{options.Master}': a cluster driver needs at least 1 worker (accepted: {Distributed.LocalMaster.AcceptedForms})");
+        _ = options.LocalMaster; // throws a clear ArgumentException for a bad --master, naming every accepted form
         if (options.LocalMaster.Replicas > options.BatchSize)
             throw new ArgumentException($"--batch-size {options.BatchSize} is smaller than the {options.LocalMaster.Replicas} replicas of --master {options.Master}");
     }

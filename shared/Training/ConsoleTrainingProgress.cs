@@ -23,12 +23,10 @@ public sealed class ConsoleTrainingProgress : ITrainingObserver, IDisposable
     int _lastPlainQuarter = -1;
     double _smoothedSamplesPerSecond;
 
-    public void TrainingStarted(int firstEpoch, int epochs, int batchesPerEpoch, int sampleCount)
+    public void TrainingStarted(TrainingStart start)
     {
-        AnsiConsole.MarkupLine(firstEpoch > 0
-            ? $"Resuming at epoch {firstEpoch + 1}/{epochs}: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch"
-            : $"Training {epochs} epoch{(epochs == 1 ? "" : "s")}: {sampleCount:N0} samples, {batchesPerEpoch} steps per epoch");
-        if (!_interactive) return;
+        Console.WriteLine(StartLine(start));
+        if (start.NothingToTrain || !_interactive) return;
         _display = Task.Run(() => AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
@@ -42,6 +40,22 @@ public sealed class ConsoleTrainingProgress : ITrainingObserver, IDisposable
                 context.Refresh();
             }));
         _ready.Wait();
+    }
+
+    /// <summary>What the run is about to do, in one line: train from the start, resume (at an epoch boundary or mid-epoch),
+    /// or nothing, because the checkpoint's run already reached the epochs asked for.</summary>
+    public static string StartLine(TrainingStart start)
+    {
+        string size = $"{start.SampleCount:N0} samples, {start.BatchesPerEpoch} steps per epoch";
+        if (start.NothingToTrain)
+            return $"Nothing to train: the checkpoint's run already completed {start.FirstEpoch} epoch{(start.FirstEpoch == 1 ? "" : "s")} " +
+                   $"(--epochs {start.Epochs}); raise --epochs to train longer, or drop --resume to train again from the start. " +
+                   "Evaluating the checkpoint's model.";
+        if (start.FirstBatch > 0)
+            return $"Resuming at epoch {start.FirstEpoch + 1}/{start.Epochs}, batch {start.FirstBatch + 1}/{start.BatchesPerEpoch}: {size}";
+        if (start.FirstEpoch > 0 || start.Resumed)
+            return $"Resuming at epoch {start.FirstEpoch + 1}/{start.Epochs}: {size}";
+        return $"Training {start.Epochs} epoch{(start.Epochs == 1 ? "" : "s")}: {size}";
     }
 
     public void IterationCompleted(IterationReport report)

@@ -40,6 +40,9 @@ public sealed record TrainerSettings
     public Trigger CheckpointWhen { get; init; } = Trigger.EveryEpoch;
     /// <summary>Continue from the checkpoint in <see cref="CheckpointFolder"/>.</summary>
     public bool Resume { get; init; }
+    /// <summary>Where the training data came from, in words, recorded in checkpoints beside the data's
+    /// <see cref="DataFingerprint"/> so that a resume on other data can say what each was.</summary>
+    public string? DataDescription { get; init; }
     public IReadOnlyList<ITrainingObserver> Observers { get; init; } = [];
     /// <summary>A file to which each completed step appends the samples this process used for it (for checking that
     /// distributed training uses every sample of every batch exactly once); null for none.</summary>
@@ -61,6 +64,7 @@ public sealed class Trainer : IDisposable
     readonly GradientExchange? _exchange;
     readonly BestEpochWeights? _best;
     int _intraOpThreads;
+    DataFingerprint? _data; // what the current Fit trains on, for its checkpoints
 
     public Trainer(Func<nn.Module<Tensor, Tensor>> createModel, Func<IEnumerable<Parameter>, optim.Optimizer> createOptimizer,
         Func<Tensor, Tensor, Tensor> meanLoss, TrainerSettings settings)
@@ -125,6 +129,7 @@ public sealed class Trainer : IDisposable
         // A member of a process group without a checkpoint of its own (a new machine, a lost disk) starts fresh
         // and takes the most advanced member's state below.
         bool checkpointHere = CheckpointPath is not null && File.Exists(CheckpointPath);
+        _data = CheckpointPath is not null || elastic is not null ? DataFingerprint.Of(train, Settings.DataDescription) : null;
         if (Settings.Resume && (checkpointHere || elastic is null)) position = ResumeFrom(train.Count);
         if (Settings.Resume) _best?.Resume(_replicas.MasterModel);
         var startPosition = position;
@@ -135,7 +140,8 @@ public sealed class Trainer : IDisposable
         FitThreadsToCoreShare();
         var completed = new List<EpochReport>(position.CompletedEpochs);
 
-        foreach (var observer in Settings.Observers) observer.TrainingStarted(position.Epoch, Settings.Epochs, batchesPerEpoch, train.Count);
+        var starting = new TrainingStart(position.Epoch, position.NextBatch, Settings.Epochs, batchesPerEpoch, train.Count, Settings.Resume || adopted is not null);
+        foreach (var observer in Settings.Observers) observer.TrainingStarted(starting);
         using var sampleLog = Settings.SampleLogPath is null ? null : OpenSampleLog(Settings.SampleLogPath, append: Settings.Resume || adopted is not null);
 
         int epoch = position.Epoch;
@@ -184,7 +190,7 @@ public sealed class Trainer : IDisposable
                 _replicas.SynchroniseReplicas();
 
                 if (double.IsNaN(loss) || double.IsInfinity(loss))
-                    throw new InvalidOperationException($"training diverged: loss is {loss} at epoch {epoch + 1}, iteration {iteration + 1}; lower the learning rate");
+                    throw new TrainingDivergedException($"training diverged: loss is {loss} at epoch {epoch + 1}, iteration {iteration + 1}; the learning rate was {rate:G3}: lower it (--learning-rate)");
                 lossSum += loss * count;
                 samplesSeen += count;
                 epochSamplesThisRun += count;
@@ -479,6 +485,10 @@ public sealed class Trainer : IDisposable
             throw new Data.DataFileException(path,
                 $"checkpoint was made with seed {position.Seed}, batch {position.GlobalBatchSize}, {position.SampleCount} samples; " +
                 $"this run has seed {Settings.Seed}, batch {Settings.GlobalBatchSize}, {sampleCount} samples");
+        if (position.Data is not null && _data is not null && position.Data.DifferenceFrom(_data) is string difference)
+            throw new Data.DataFileException(path,
+                $"the checkpoint was trained on other data than this run's ({difference}): it was trained on {position.Data}; " +
+                $"this run has {_data}. Resume with the data it was trained on, or train from the start (without --resume, or with another --output)");
         if (position.ScheduleState.Count > 0) Settings.Schedule?.RestoreState(position.ScheduleState);
         _replicas.SynchroniseReplicas();
         return position;
@@ -488,7 +498,7 @@ public sealed class Trainer : IDisposable
         TrainingCheckpoint.Save(CheckpointPath!, WithSchedule(position), _replicas.MasterModel, _optimizer);
 
     CheckpointPosition WithSchedule(CheckpointPosition position) =>
-        position with { ScheduleState = Settings.Schedule?.SaveState().ToDictionary() ?? new Dictionary<string, double>() };
+        position with { ScheduleState = Settings.Schedule?.SaveState().ToDictionary() ?? new Dictionary<string, double>(), Data = _data };
 
     byte[] CaptureState(CheckpointPosition position) => TrainingCheckpoint.ToBytes(WithSchedule(position), _replicas.MasterModel, _optimizer);
 
@@ -502,6 +512,8 @@ public sealed class Trainer : IDisposable
             throw new Data.DataFileException(origin,
                 $"it comes from a run with seed {position.Seed}, batch {position.GlobalBatchSize}, {position.SampleCount} samples; " +
                 $"this process has seed {Settings.Seed}, batch {Settings.GlobalBatchSize}, {sampleCount} samples");
+        if (position.Data is not null && _data is not null && position.Data.DifferenceFrom(_data) is string difference)
+            throw new Data.DataFileException(origin, $"it comes from a run on other data ({difference}): {position.Data}; this process has {_data}");
         if (position.ScheduleState.Count > 0) Settings.Schedule?.RestoreState(position.ScheduleState);
         _replicas.SynchroniseReplicas();
         return position;

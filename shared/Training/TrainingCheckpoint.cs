@@ -20,6 +20,8 @@ public sealed record CheckpointPosition
     public double EpochLossSum { get; init; }
     public long EpochSamples { get; init; }
     public Dictionary<string, double> ScheduleState { get; init; } = new();
+    /// <summary>What the run trained on; null in checkpoints written before it was recorded.</summary>
+    public DataFingerprint? Data { get; init; }
     public List<EpochReport> CompletedEpochs { get; init; } = new();
 }
 

@@ -11,6 +11,14 @@ public sealed record EpochReport(
     int Epoch, int Epochs, long Iteration, double TrainLoss, IReadOnlyDictionary<string, double> Validation,
     double LearningRate, double Seconds, double SamplesPerSecond, double ProcessMemoryMegabytes);
 
+/// <summary>Where <see cref="Trainer.Fit"/> starts: epoch <paramref name="FirstEpoch"/> (0-based) at batch
+/// <paramref name="FirstBatch"/> of it; <paramref name="Resumed"/> when that position came from a checkpoint. A
+/// position at or past <paramref name="Epochs"/> means the checkpoint's run already finished.</summary>
+public sealed record TrainingStart(int FirstEpoch, int FirstBatch, int Epochs, int BatchesPerEpoch, int SampleCount, bool Resumed)
+{
+    public bool NothingToTrain => FirstEpoch >= Epochs;
+}
+
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
 /// <paramref name="BestEpoch"/> is the 0-based epoch whose weights training ended with when
 /// <see cref="TrainerSettings.RestoreBestEpoch"/> is on (null otherwise).
@@ -26,6 +34,9 @@ public sealed record TrainingResult(
 public interface ITrainingObserver
 {
     void TrainingStarted(int firstEpoch, int epochs, int batchesPerEpoch, int sampleCount) { }
+    /// <summary>Where training starts (a resume may start mid-epoch, or find nothing left to do); by default
+    /// the older four-number form above.</summary>
+    void TrainingStarted(TrainingStart start) => TrainingStarted(start.FirstEpoch, start.Epochs, start.BatchesPerEpoch, start.SampleCount);
     void IterationCompleted(IterationReport report) { }
     /// <summary>Validation results between epoch ends (when <see cref="TrainerSettings.ValidateWhen"/> fires mid-epoch).</summary>
     void ValidationCompleted(int epoch, long iteration, IReadOnlyDictionary<string, double> scores) { }

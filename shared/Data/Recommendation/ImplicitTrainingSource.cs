@@ -11,7 +11,7 @@ namespace Recipes.Runtime.Data.Recommendation;
 /// resume): the negatives of a sample depend only on (seed, epoch, sample), so they are the same on every
 /// replica thread and after a resume.
 /// </summary>
-public sealed class ImplicitTrainingSource : IBatchSource, ITrainingObserver
+public sealed class ImplicitTrainingSource : IBatchSource, ITrainingObserver, IDataIdentity
 {
     readonly int[] _users, _items;
     readonly NegativeSampler _sampler;
@@ -70,6 +70,18 @@ public sealed class ImplicitTrainingSource : IBatchSource, ITrainingObserver
             labels[i] = label;
         }
         return (tensor(pairs, [indices.Length, 2]), tensor(labels));
+    }
+
+    /// <summary>The positives (every label pattern is the same, so the labels say nothing) and the sampling settings.</summary>
+    public string DataIdentity
+    {
+        get
+        {
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_users.AsSpan()));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_items.AsSpan()));
+            return $"implicit:{_users.Length}:{NegativesPerPositive}:{_seed}:{Convert.ToHexString(hash.GetHashAndReset())}";
+        }
     }
 
     void ITrainingObserver.TrainingStarted(int firstEpoch, int epochs, int batchesPerEpoch, int sampleCount) => Epoch = firstEpoch;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
+using Recipes.Runtime.IO;
 using ClusterEvents = Akka.Cluster.ClusterEvent;
 
 namespace Recipes.Runtime.Distributed.Cluster;
@@ -16,7 +17,9 @@ public sealed record ClusterDriverSettings
     public required Func<int, string[]> JobArguments { get; init; }
     /// <summary>How long a worker has to answer a probe after a ring failure before it is declared lost.</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>Where the driver writes the job's timeline (<c>cluster.json</c>, <c>cluster-timeline.png</c>); null for nowhere.</summary>
+    /// <summary>Where the driver writes the job's result (the files of the first worker to finish well: metrics.json,
+    /// the model, charts, as a local run writes them) and its timeline (<c>cluster.json</c>, <c>cluster-timeline.png</c>);
+    /// null for nowhere.</summary>
     public string? OutputFolder { get; init; }
     /// <summary>The workers' rings send half-precision gradients (BigDL's FP16 compression: half the bytes).</summary>
     public bool HalfPrecision { get; init; }
@@ -26,7 +29,9 @@ public sealed record ClusterDriverSettings
 /// The driver of a cluster job (Spark's driver): it waits for the expected workers, checks each one's proof
 /// of the shared secret, hands out the job, forms the gradient ring, and when the ring fails finds out who
 /// is gone (probes, and Akka's failure detector), downs them and forms a new ring from the survivors. It
-/// logs each membership change with the step number, and ends when every remaining worker has finished.
+/// logs each membership change with the step number, and ends when every remaining worker has finished. The
+/// first worker to finish well sends it the job's result files, which it writes to its own output folder, so a
+/// cluster run leaves its result where a local run does (the workers' folders keep their checkpoints).
 /// </summary>
 public static class ClusterDriver
 {
@@ -79,6 +84,72 @@ public static class ClusterDriver
         public override string ToString() => $"worker {Index} ({Name}, {Address.Host}:{Address.Port})";
     }
 
+    /// <summary>The job's result files arriving from one worker: staged in a hidden folder inside the driver's output
+    /// folder (same file system), checked against the worker's list of sizes, then each renamed into place, so a reader
+    /// never sees half a file and an interrupted transfer leaves earlier results whole. metrics.json is rewritten as
+    /// the job's (<see cref="JobResultFolder.RewriteMetrics"/>).</summary>
+    sealed class ResultTransfer(WorkerEntry worker, string workerFolder, string output)
+    {
+        readonly string _output = Path.GetFullPath(output);
+        readonly string _staging = Path.Combine(Path.GetFullPath(output), $".results-{Guid.NewGuid():N}.partial");
+
+        public WorkerEntry Worker { get; } = worker;
+        public string WorkerFolder { get; } = workerFolder;
+        public bool Done { get; set; }
+
+        /// <summary>The staged file for a path the worker sent, refusing any that would leave the staging folder.</summary>
+        string StagedPath(string relative)
+        {
+            if (relative.Length == 0 || Path.IsPathRooted(relative) || relative.Split('/').Any(part => part is "" or "." or ".."))
+                throw new ArgumentException($"result file '{relative}' is not a plain relative path");
+            return Path.Combine(_staging, relative.Replace('/', Path.DirectorySeparatorChar));
+        }
+
+        public void Write(ResultChunk chunk)
+        {
+            string path = StagedPath(chunk.RelativePath);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using var file = new FileStream(path, chunk.Offset == 0 ? FileMode.Create : FileMode.Open, FileAccess.Write);
+            if (file.Length != chunk.Offset) throw new IOException($"result file '{chunk.RelativePath}': bytes from {chunk.Offset} arrived after {file.Length}");
+            file.Seek(chunk.Offset, SeekOrigin.Begin);
+            file.Write(chunk.Bytes);
+        }
+
+        /// <summary>Checks every file arrived whole, then renames each into the output folder; returns how many.</summary>
+        public int Complete(ResultsSent sent, string master)
+        {
+            for (int i = 0; i < sent.RelativePaths.Length; i++)
+            {
+                var staged = new FileInfo(StagedPath(sent.RelativePaths[i]));
+                if (!staged.Exists || staged.Length != sent.Sizes[i])
+                    throw new IOException($"result file '{sent.RelativePaths[i]}' arrived with {(staged.Exists ? staged.Length : 0)} of its {sent.Sizes[i]} bytes");
+            }
+            foreach (string metrics in sent.RelativePaths.Where(JobResultFolder.IsMetrics).Select(StagedPath))
+                AtomicFile.WriteAllText(metrics, JobResultFolder.RewriteMetrics(File.ReadAllText(metrics), WorkerFolder, _output, master, Worker.Index));
+            // metrics.json last: when it is there, the files it names are too.
+            foreach (string relative in sent.RelativePaths.OrderBy(path => JobResultFolder.IsMetrics(path) ? 1 : 0))
+            {
+                string target = Path.Combine(_output, relative.Replace('/', Path.DirectorySeparatorChar));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(StagedPath(relative), target, overwrite: true);
+            }
+            Done = true;
+            Abandon(); // only empty folders are left
+            return sent.RelativePaths.Length;
+        }
+
+        /// <summary>Removes the staging folder and whatever it still holds.</summary>
+        public void Abandon()
+        {
+            try
+            {
+                if (Directory.Exists(_staging)) Directory.Delete(_staging, recursive: true);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
     sealed record ProbeResult(int WorkerIndex, long Generation, bool Answered, TimeSpan Timeout);
     sealed record UnreachableProbeResult(int WorkerIndex, bool Answered);
 
@@ -125,6 +196,8 @@ public static class ClusterDriver
                 if (!result.Answered) OnMemberLost(_workers[result.WorkerIndex].Address, "unreachable and silent to a probe");
             });
             Receive<JobFinished>(OnJobFinished);
+            Receive<ResultChunk>(OnResultChunk);
+            Receive<ResultsSent>(OnResultsSent);
             Receive<Probe>(probe => Sender.Tell(new ProbeAnswer(probe.Generation))); // a worker checking the driver is alive
             Receive<EpochBoundary>(OnEpochBoundary);
             Receive<ClusterEvents.UnreachableMember>(e => ProbeUnreachable(e.Member.Address));
@@ -338,6 +411,13 @@ public static class ClusterDriver
         {
             if (!worker.Alive) return;
             worker.Alive = false;
+            if (_results is { Done: false } transfer && transfer.Worker == worker)
+            {
+                // Lost while sending: the next worker to finish well sends them instead (if any is still running).
+                Log($"{worker} was lost while sending the job's results; they stay in its folder {transfer.WorkerFolder}");
+                transfer.Abandon();
+                _results = null;
+            }
             Log($"step {StepsDone}: lost {worker}: {how}; downing it");
             _timeline.Add("lost", StepsDone, [worker.Index], how);
             _cluster.Down(worker.Address);
@@ -365,7 +445,11 @@ public static class ClusterDriver
         void OnJobFinished(JobFinished finished)
         {
             var worker = WorkerOf(Sender) ?? _workers.FirstOrDefault(w => w.Actor.Path.Address.Equals(Sender.Path.Address));
-            Sender.Tell(new Acknowledged());
+            // Every member ends with the same weights (synchronous training), so the first to finish well gives the result.
+            bool wantResults = worker is not null && finished.ExitCode == 0 && _results is null && _settings.OutputFolder is not null
+                && !_newcomers.Contains(worker);
+            if (wantResults) _results = new ResultTransfer(worker!, finished.OutputFolder, _settings.OutputFolder!);
+            Sender.Tell(new Acknowledged(SendResults: wantResults));
             if (worker is null) return;
             worker.ExitCode = finished.ExitCode;
             if (_newcomers.Remove(worker))
@@ -388,10 +472,50 @@ public static class ClusterDriver
             CheckAllFinished();
         }
 
+        ResultTransfer? _results;
+
+        void OnResultChunk(ResultChunk chunk)
+        {
+            if (_results is not { Done: false } transfer || !Sender.Path.Address.Equals(transfer.Worker.Address)) return; // not asked for
+            try
+            {
+                transfer.Write(chunk);
+                Sender.Tell(new Acknowledged());
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                FailResults(transfer, error.Message); // unanswered: the worker's ask times out and it says where its results stay
+            }
+        }
+
+        void OnResultsSent(ResultsSent sent)
+        {
+            if (_results is not { Done: false } transfer || !Sender.Path.Address.Equals(transfer.Worker.Address)) return;
+            try
+            {
+                int files = transfer.Complete(sent, $"cluster[{_settings.Workers}]");
+                Log($"wrote the job's results from {transfer.Worker} to {_settings.OutputFolder} ({files} files)");
+                Sender.Tell(new Acknowledged());
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException or InvalidDataException)
+            {
+                FailResults(transfer, error.Message);
+            }
+            CheckAllFinished();
+        }
+
+        void FailResults(ResultTransfer transfer, string reason)
+        {
+            Log($"could not write the job's results from {transfer.Worker} to {_settings.OutputFolder}: {reason}; they stay in {transfer.WorkerFolder}");
+            transfer.Abandon();
+            transfer.Done = true; // the job's success does not depend on the copy: the worker's folder holds it
+            CheckAllFinished();
+        }
+
         void CheckAllFinished()
         {
             var remaining = _workers.Where(w => w.Alive && w.ExitCode is null && !_newcomers.Contains(w)).ToList();
-            if (_workers.Count < _settings.Workers || remaining.Count > 0) return;
+            if (_workers.Count < _settings.Workers || remaining.Count > 0 || _results is { Done: false }) return;
             foreach (var newcomer in _newcomers.Where(n => n.Alive))
             {
                 Log($"{newcomer} was not admitted: the job ended before another epoch boundary");
@@ -403,3 +527,4 @@ public static class ClusterDriver
         }
     }
 }
+

@@ -43,6 +43,15 @@ public sealed record RingBroken(long Generation, long CompletedSteps, string Rea
 public sealed record Probe(long Generation);
 public sealed record ProbeAnswer(long Generation);
 
-/// <summary>Worker -> driver: the job ended in this worker with this exit code; answered by <see cref="Acknowledged"/>.</summary>
+/// <summary>Worker -> driver: the job ended in this worker with this exit code; answered by <see cref="Acknowledged"/>,
+/// whose <c>SendResults</c> asks this worker for the job's result files (the first worker to finish well).</summary>
 public sealed record JobFinished(int ExitCode, long CompletedSteps, string OutputFolder);
-public sealed record Acknowledged;
+public sealed record Acknowledged(bool SendResults = false);
+
+/// <summary>Worker -> driver: bytes of one result file (a path relative to the worker's output folder, with '/'),
+/// starting at <paramref name="Offset"/>; each is acknowledged before the next is sent, so the transfer never
+/// outruns the driver's disk and every message stays far below Akka's frame limit.</summary>
+public sealed record ResultChunk(string RelativePath, long Offset, byte[] Bytes);
+
+/// <summary>Worker -> driver: every result file has been sent; their paths and sizes, for the driver to check.</summary>
+public sealed record ResultsSent(string[] RelativePaths, long[] Sizes);

@@ -66,13 +66,17 @@ public static class ClusterWorker
                 if (exitCode == 0) log.WriteLine($"worker {name}: finished the job, but the driver is gone: nobody to report to");
                 return exitCode;
             }
+            string output = outputFolderOf(assigned.Arguments);
             try
             {
-                actor.Ask<Acknowledged>(new JobFinished(exitCode, group.CompletedSteps, outputFolderOf(assigned.Arguments)), TimeSpan.FromSeconds(10)).Wait(cancellation);
+                var answer = actor.Ask<Acknowledged>(new JobFinished(exitCode, group.CompletedSteps, output), TimeSpan.FromSeconds(10));
+                answer.Wait(cancellation);
+                if (answer.Result.SendResults) SendResults(actor, output, log, name);
             }
-            catch (AggregateException)
+            catch (AggregateException error)
             {
-                log.WriteLine($"worker {name}: the driver did not acknowledge the end of the job");
+                log.WriteLine($"worker {name}: the driver did not acknowledge the end of the job or its results " +
+                    $"({error.InnerException?.Message}); they stay in {output}");
             }
             return exitCode;
         }
@@ -86,6 +90,35 @@ public static class ClusterWorker
             // waits again) only delays the exit, so a system that has not terminated by then is left to the process end.
             if (system.Terminate().Wait(group.Aborted ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(10))) system.Dispose();
         }
+    }
+
+    /// <summary>Bytes per <see cref="ResultChunk"/>: base64 in Akka's JSON serialisation makes 48 KiB about 64 KB, half
+    /// of Akka's default 128,000-byte frame.</summary>
+    const int ResultChunkBytes = 48 << 10;
+
+    /// <summary>Sends the job's results (this worker's output folder, without checkpoints: those stay with the worker
+    /// that resumes from them) to the driver, which writes them where a local run would have.</summary>
+    static void SendResults(IActorRef actor, string folder, TextWriter log, string name)
+    {
+        var timeout = TimeSpan.FromSeconds(30);
+        var files = JobResultFolder.Files(folder);
+        var sizes = new long[files.Count];
+        byte[] buffer = new byte[ResultChunkBytes];
+        for (int f = 0; f < files.Count; f++)
+        {
+            using var stream = File.OpenRead(Path.Combine(folder, files[f]));
+            long offset = 0;
+            while (true)
+            {
+                int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                if (read > 0 || offset == 0) actor.Ask<Acknowledged>(new ResultChunk(files[f], offset, buffer[..read]), timeout).Wait();
+                offset += read;
+                if (read < buffer.Length) break;
+            }
+            sizes[f] = offset;
+        }
+        actor.Ask<Acknowledged>(new ResultsSent([.. files], sizes), timeout).Wait();
+        log.WriteLine($"worker {name}: sent the job's results to the driver ({files.Count} files, {sizes.Sum() / 1024.0:N0} KiB)");
     }
 
     static bool AskRegroup(IActorRef worker, EpochBoundary boundary, TimeSpan timeout, CancellationToken aborted)
@@ -159,6 +192,8 @@ public static class ClusterWorker
                 _jobDone = true;
                 _driver?.Forward(finished);
             });
+            Receive<ResultChunk>(chunk => _driver?.Forward(chunk));
+            Receive<ResultsSent>(sent => _driver?.Forward(sent));
             // Unreachable may mean busy: give the driver a while to come back before giving up.
             Receive<ClusterEvents.UnreachableMember>(e =>
             {

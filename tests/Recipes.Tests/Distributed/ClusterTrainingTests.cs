@@ -100,6 +100,12 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
             Assert.Equal(Accuracy(_local.Output), Accuracy(folder), 3);
         }
         Assert.Equal(Weights(Path.Combine(output, "workers", "0")), Weights(Path.Combine(output, "workers", "1")));
+
+        // The job's result is where a local run writes it: metrics.json, model, charts, in the driver's --output.
+        ClusterJobResult.AssertDriverHoldsTheResult(output, "mnist", workers: 2);
+        Assert.Equal(Weights(Path.Combine(output, "workers", "0")), Weights(output));
+        Assert.Equal(Accuracy(_local.Output), Accuracy(output), 3);
+        foreach (string file in new[] { "model.bin", "training.png", "predictions.png" }) Assert.True(File.Exists(Path.Combine(output, file)), file);
     }
 
     [Fact]

@@ -35,5 +35,7 @@ public sealed class RecipesInClusterModeTests : IDisposable
         Assert.All(finished, match => Assert.True(long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, match.Value));
         Assert.Equal(finished[0].Groups[1].Value, finished[1].Groups[1].Value);
         Assert.DoesNotContain("never summed a gradient over the ring", processes.Output("w0") + processes.Output("w1"));
+        // The driver's --output holds the job's result, where a local run would have written it.
+        ClusterJobResult.AssertDriverHoldsTheResult(Path.Combine(_folder, recipe), recipe, workers: 2);
     }
 }

@@ -94,10 +94,14 @@ public sealed class MnistRecipeTests : IDisposable
         Assert.Contains("nowhere: no such file or folder", missing.Errors);
     }
 
-    [Fact]
-    public void Ctrl_C_saves_a_checkpoint_and_resume_finishes_the_run()
+    /// <summary>SIGINT is what Ctrl+C sends; SIGTERM what docker stop, Kubernetes and systemd send. Both stop at the end of
+    /// the current step with a checkpoint and exit code 130.</summary>
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void Ctrl_C_or_SIGTERM_saves_a_checkpoint_and_resume_finishes_the_run(string signal)
     {
-        string output = Path.Combine(_folder, "interrupted");
+        string output = Path.Combine(_folder, "interrupted-" + signal);
         string[] arguments = ["--offline", "--max-samples", "2048"];
         string assembly = Path.Combine(AppContext.BaseDirectory, "mnist.dll");
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -117,16 +121,16 @@ public sealed class MnistRecipeTests : IDisposable
         try
         {
             Assert.True(firstEpochDone.Wait(TimeSpan.FromMinutes(3)), "the first epoch never finished: " + string.Join("\n", lines));
-            // SIGINT is what Ctrl+C sends.
-            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
-            Assert.True(process.WaitForExit(60_000), "the recipe did not stop after Ctrl+C");
+            using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            Assert.True(process.WaitForExit(60_000), $"the recipe did not stop after SIG{signal}");
         }
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
-        Assert.Equal(130, process.ExitCode);
+        Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode} after SIG{signal}: " + string.Join("\n", lines));
         Assert.Contains(lines, line => line.Contains("--resume", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith(signal == "INT" ? "Ctrl+C:" : "SIGTERM:", StringComparison.Ordinal));
         Assert.True(File.Exists(Path.Combine(output, "checkpoint", "latest.ckpt")));
         Assert.False(File.Exists(Path.Combine(output, "metrics.json"))); // the run did not pretend to finish
 

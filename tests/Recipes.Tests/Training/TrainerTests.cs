@@ -187,6 +187,80 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Resume_refuses_other_data_of_the_same_size_and_accepts_the_same_data_computed_again()
+    {
+        using var data = SyntheticDigits(100, seed: 4);
+        string checkpoints = Path.Combine(_folder, "other-data");
+        using (var first = NewTrainer(SettingsFor("local[1]", 20, 1, checkpoints) with { DataDescription = "set A" })) first.Fit(data);
+
+        // Other inputs with the very same labels and count: only the inputs tell the sets apart.
+        int[] all = Enumerable.Range(0, 100).ToArray();
+        var (inputs, targets) = data.GetBatch(all);
+        using var otherSet = SyntheticDigits(100, seed: 9);
+        var (otherSetInputs, otherSetTargets) = otherSet.GetBatch(all);
+        otherSetTargets.Dispose();
+        using var otherInputs = new InMemoryBatchSource(otherSetInputs, targets.clone());
+        using (var other = NewTrainer(SettingsFor("local[1]", 20, 2, checkpoints, resume: true) with { DataDescription = "set B" }))
+        {
+            var error = Assert.Throws<DataFileException>(() => other.Fit(otherInputs));
+            Assert.Contains("other data", error.Message);
+            Assert.Contains("set A", error.Message);
+            Assert.Contains("set B", error.Message);
+        }
+        // Other labels for the same inputs.
+        using var otherLabels = new InMemoryBatchSource(inputs.clone(), (targets + 1).remainder(4));
+        using (var relabelled = NewTrainer("local[1]", batch: 20, epochs: 2, checkpoints, resume: true))
+            Assert.Contains("targets", Assert.Throws<DataFileException>(() => relabelled.Fit(otherLabels)).Message);
+
+        // The same data computed again by other kernels differs in the last bits (a frozen network's features on
+        // another thread count): a relative change of 1e-6, far above float32 rounding, is still the same data.
+        using var recomputed = new InMemoryBatchSource(inputs * (1 + 1e-6), targets.clone());
+        using var resumed = NewTrainer("local[1]", batch: 20, epochs: 2, checkpoints, resume: true);
+        var result = resumed.Fit(recomputed);
+        Assert.Equal(2, result.EpochsCompleted);
+        inputs.Dispose();
+        targets.Dispose();
+    }
+
+    [Fact]
+    public void The_start_line_says_where_a_resume_starts_and_that_a_finished_run_has_nothing_to_train()
+    {
+        Assert.Equal("Training 5 epochs: 1,000 samples, 10 steps per epoch", ConsoleTrainingProgress.StartLine(new TrainingStart(0, 0, 5, 10, 1000, Resumed: false)));
+        Assert.Equal("Resuming at epoch 3/5: 1,000 samples, 10 steps per epoch", ConsoleTrainingProgress.StartLine(new TrainingStart(2, 0, 5, 10, 1000, Resumed: true)));
+        // Mid-epoch, even in the first epoch: the next batch is the 5th of 10.
+        Assert.Equal("Resuming at epoch 1/5, batch 5/10: 1,000 samples, 10 steps per epoch", ConsoleTrainingProgress.StartLine(new TrainingStart(0, 4, 5, 10, 1000, Resumed: true)));
+        string finished = ConsoleTrainingProgress.StartLine(new TrainingStart(5, 0, 5, 10, 1000, Resumed: true));
+        Assert.StartsWith("Nothing to train: the checkpoint's run already completed 5 epochs (--epochs 5)", finished);
+        Assert.Contains("raise --epochs", finished);
+        Assert.DoesNotContain("6/5", finished);
+    }
+
+    [Fact]
+    public void A_trainer_resumed_mid_epoch_tells_its_observers_the_batch_it_starts_at()
+    {
+        using var data = SyntheticDigits(100, seed: 4);
+        string checkpoints = Path.Combine(_folder, "mid-epoch-start");
+        using var stop = new CancellationTokenSource();
+        var stopAfterThreeSteps = new StopAfter(3, stop);
+        using (var interrupted = NewTrainer(SettingsFor("local[1]", 20, 2) with { CheckpointFolder = checkpoints, Observers = [stopAfterThreeSteps] }))
+            Assert.True(interrupted.Fit(data, cancellation: stop.Token).Interrupted);
+        var starts = new StartRecorder();
+        using (var resumed = NewTrainer(SettingsFor("local[1]", 20, 2, checkpoints, resume: true) with { Observers = [starts] })) resumed.Fit(data);
+        Assert.Equal(new TrainingStart(0, 3, 2, 5, 100, Resumed: true), starts.Start);
+
+        var again = new StartRecorder();
+        using (var finished = NewTrainer(SettingsFor("local[1]", 20, 2, checkpoints, resume: true) with { Observers = [again] }))
+            Assert.Equal(0, finished.Fit(data).Iterations - 10); // nothing more was trained: still the 10 steps of 2 epochs
+        Assert.True(again.Start!.NothingToTrain);
+    }
+
+    sealed class StartRecorder : ITrainingObserver
+    {
+        public TrainingStart? Start { get; private set; }
+        public void TrainingStarted(TrainingStart start) => Start = start;
+    }
+
+    [Fact]
     public void Validation_reports_accuracy_and_loss_that_match_a_direct_computation()
     {
         using var data = SyntheticDigits(130, seed: 5);
@@ -271,5 +345,8 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(new LocalMaster(3, 1), LocalMaster.Parse("local[3]", cores: 2));
         Assert.Throws<ArgumentException>(() => LocalMaster.Parse("yarn", cores: 2));
         Assert.Throws<ArgumentException>(() => LocalMaster.Parse("local[0]", cores: 2));
+        // A wrong value is answered with every form --master accepts, not only the local ones.
+        string error = Assert.Throws<ArgumentException>(() => LocalMaster.Parse("yarn", cores: 2)).Message;
+        foreach (string form in new[] { "local[*]", "local[N]", "cluster[N]", "mpi" }) Assert.Contains(form, error);
     }
 }
