@@ -23,10 +23,11 @@ public sealed class ImageSimilarityRecipeTests : IDisposable
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         var root = metrics.RootElement;
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
-        double precision1 = root.GetProperty("metrics").GetProperty("precision_at_1").GetDouble();
+        double precision1 = root.GetProperty("metrics").GetProperty("precision@1").GetDouble();
         Assert.True(precision1 >= 0.8, $"precision@1 {precision1}: textures should be each other's neighbours");
-        Assert.True(root.GetProperty("metrics").TryGetProperty("precision_at_3_with_class_bonus", out _));
+        Assert.True(root.GetProperty("metrics").TryGetProperty("precision@3_with_class_bonus", out _));
 
         var index = ImageFeatureIndex.Load(Path.Combine(output, "index.bin"));
         Assert.Equal(30, index.Count);

@@ -27,6 +27,7 @@ public sealed class MnistRecipeTests : IDisposable
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         var root = metrics.RootElement;
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("mnist", root.GetProperty("recipe").GetString());
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
         Assert.Equal(2, root.GetProperty("epochs").GetInt32());

@@ -25,6 +25,7 @@ public sealed class TransferLearningRecipeTests : IDisposable
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         var root = metrics.RootElement;
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("transfer-learning", root.GetProperty("recipe").GetString());
         Assert.Equal(16, root.GetProperty("train_images").GetInt32());
         Assert.Equal("layer4.1", root.GetProperty("freeze_up_to").GetString());
