@@ -95,7 +95,7 @@ static int Run(CommonOptions options, string? imagePath, string? folderPath, int
     var views = Enumerable.Range(1, repeats).Select(pass => trainingChain.Apply(picture, pipeline.RandomFor(pass, 0))).ToList();
 
     // 5. The batch loader: decode and transform in parallel with prefetch, into model-ready CHW tensors.
-    var loaderChain = new AspectScale(256).Then(new RandomCrop(224, 224)).Then(new HorizontalFlip().WithProbability(0.5))
+    var loaderChain = new ScaleShortSide(256).Then(new RandomCrop(224, 224)).Then(new HorizontalFlip().WithProbability(0.5))
         .Then(new Brightness(0, 32).WithProbability(0.5)).Then(ChannelNormalise.ImageNet);
     var loader = new ImageBatchLoader(pipeline with { Transform = loaderChain }, options.BatchSize, workers: options.LocalMaster.Replicas);
     var loaderClock = Stopwatch.StartNew();

@@ -51,8 +51,9 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
     if (options.MaxSamples is int limit) pictures = pictures.Split(Math.Min(1.0, (double)limit / pictures.Count), options.Seed).First;
     Console.WriteLine($"Data: {data.Name} ({data.Source.ToMetricName()}), {pictures.Count} pictures, classes {string.Join(", ", data.ClassNames)}");
 
-    // 2. Features: resize 256, centre crop 224, the model's preprocessing, ResNet-18 to its 512 pooled features.
-    var pipeline = new ImagePipeline { Transform = new ImageChain([new AspectScale(256), new CenterCrop(224, 224)]) };
+    // 2. Features: short side to 256, centre crop 224, the model's preprocessing, ResNet-18 to its 512 pooled
+    //    features. The crop is always 224x224, a 5:1 panorama too; an image past 16:1 is skipped and listed.
+    var pipeline = new ImagePipeline { Transform = new ImageChain([new ScaleShortSide(256), new CenterCrop(224, 224)]) };
     using var preprocessing = ImageNetResNet18.LoadPreprocessing();
     using var extractor = ImageNetResNet18.FeatureExtractor(backend);
     Tensor Features(Tensor rgb) { using var input = preprocessing.Apply(rgb); return extractor.Extract(input); }
@@ -73,19 +74,19 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
     // 5. Evaluation: leave-one-out precision@1 and @K over the labelled pictures.
     double precision1 = index.LeaveOneOutPrecision(1), precisionK = index.LeaveOneOutPrecision(k);
     Console.WriteLine($"Leave-one-out precision@1 {precision1:F3}, precision@{k} {precisionK:F3} (cosine)");
-    var metrics = new Dictionary<string, double> { ["precision_at_1"] = precision1, [$"precision_at_{k}"] = precisionK };
+    var metrics = new Dictionary<string, double> { ["precision@1"] = precision1, [$"precision@{k}"] = precisionK };
     if (predictedClasses is not null)
     {
         // The classifier was trained on these labels, so this is an optimistic, in-sample figure.
         double bonus1 = index.LeaveOneOutPrecision(1, predictedClasses), bonusK = index.LeaveOneOutPrecision(k, predictedClasses);
         Console.WriteLine($"With the classifier's class bonus: precision@1 {bonus1:F3}, precision@{k} {bonusK:F3} (in-sample)");
-        metrics["precision_at_1_with_class_bonus"] = bonus1;
-        metrics[$"precision_at_{k}_with_class_bonus"] = bonusK;
+        metrics["precision@1_with_class_bonus"] = bonus1;
+        metrics[$"precision@{k}_with_class_bonus"] = bonusK;
     }
 
-    // 6. Queries: --query, else the first test picture of each class; top K and a picture of each.
+    // 6. Queries: --query, else the first usable test picture of each class; top K and a picture of each.
     var queries = askedQuery is not null ? [askedQuery]
-        : data.Test.Entries.GroupBy(e => e.Label).OrderBy(g => g.Key).Select(g => g.First()).ToList();
+        : data.Test.Entries.Where(e => !skipped.Contains(e.Origin)).GroupBy(e => e.Label).OrderBy(g => g.Key).Select(g => g.First()).ToList();
     var sections = new List<ContactSheetSection>();
     foreach (var query in queries)
     {

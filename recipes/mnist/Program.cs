@@ -120,9 +120,9 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
             ["test_accuracy"] = scores["accuracy"],
             ["test_error"] = 1 - scores["accuracy"],
             ["test_loss"] = scores["loss"],
-            ["first_100_accuracy"] = first100Accuracy,
+            ["test_first_100_accuracy"] = first100Accuracy,
             ["train_loss"] = result.Epochs[^1].TrainLoss,
-            ["samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
+            ["train_samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
         },
         Details = new Dictionary<string, object?>
         {
@@ -140,7 +140,8 @@ static int Predict(CommonOptions options, MnistVariant variant, string? modelPat
 {
     modelPath ??= Path.Combine(options.Output, "model.bin");
     using var model = SavedClassifier.Load(modelPath, info => new LeNet5(info.ClassCount), out var info);
-    var data = MnistDataSets.Resolve(variant, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
+    // Scoring needs only the test files (t10k-*) of --data: a folder of new data need not hold training files.
+    var data = MnistDataSets.ResolveTest(variant, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
     var test = options.MaxSamples is int limit ? data.Test.Take(limit) : data.Test;
     var normalisation = new PixelNormalisation(info.Mean, info.Std);
     int[] predicted = PredictLabels(model, normalisation, test);

@@ -138,12 +138,12 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
 
     var metrics = new Dictionary<string, double>
     {
-        ["map@0.5"] = test.MeanAveragePrecision,
+        ["test_map@0.5"] = test.MeanAveragePrecision,
         ["validation_map@0.5"] = result.Epochs[result.BestEpoch ?? ^1].Validation[MeanAveragePrecisionValidation.Name],
         ["best_epoch"] = (result.BestEpoch ?? result.EpochsCompleted - 1) + 1,
     };
     foreach (var perClass in test.PerClass)
-        if (perClass.AveragePrecision is double ap) metrics[$"ap@0.5_{perClass.ClassName}"] = ap;
+        if (perClass.AveragePrecision is double ap) metrics[$"test_ap@0.5_{MetricNames.Part(perClass.ClassName)}"] = ap;
     var report = new RunReport
     {
         Recipe = "object-detection", Dataset = data.Name, DataSource = data.Source, Epochs = result.EpochsCompleted,

@@ -51,9 +51,10 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
     if (options.MaxSamples is int limit) data = data.WithAtMostTrainingImages(limit, options.Seed);
     Console.WriteLine($"Data: {data.Name} ({data.Source.ToMetricName()}), classes {string.Join(", ", data.ClassNames)}: {data.Train.Count} training, {data.Test.Count} test images");
 
-    // 2. Features: resize the short side to 256, crop the centre 224x224, then the ImageNet model's own
-    //    preprocessing (RGB to BGR, minus its mean image), read from the preprocessing graph it ships with.
-    var pictures = new ImagePipeline { Transform = new ImageChain([new AspectScale(256), new CenterCrop(224, 224)]), Seed = options.Seed };
+    // 2. Features: resize the short side to 256 (whatever the aspect ratio: an image past 16:1 is skipped and
+    //    listed), crop the centre 224x224, then the ImageNet model's own preprocessing (RGB to BGR, minus its
+    //    mean image), read from the preprocessing graph it ships with.
+    var pictures = new ImagePipeline { Transform = new ImageChain([new ScaleShortSide(256), new CenterCrop(224, 224)]), Seed = options.Seed };
     using var preprocessing = ImageNetResNet18.LoadPreprocessing();
 
     // 3. Model: ResNet-18 cut at the pooling layer (512 features), frozen up to the chosen block, new Dense(2).
@@ -105,7 +106,8 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
     using var reloaded = SavedClassifier.Load(modelPath, _ => transfer.CreateClassifier(transfer.CreateTrainable()), out _);
 
     // 8. Prediction: a grid of test pictures per class with the reloaded model's answers and confidence.
-    var examples = data.Test.Entries.GroupBy(e => e.Label).OrderBy(g => g.Key).SelectMany(g => g.Take(4)).ToList();
+    //    Only pictures that could be used: a skipped one has nothing to show.
+    var examples = data.Test.Entries.Where(e => !skipped.Contains(e.Origin)).GroupBy(e => e.Label).OrderBy(g => g.Key).SelectMany(g => g.Take(4)).ToList();
     var tiles = new List<ContactSheetTile>();
     foreach (var entry in examples)
     {

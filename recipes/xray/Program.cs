@@ -140,13 +140,13 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
 
     var metrics = new Dictionary<string, double>
     {
-        ["mean_auc"] = testAuc.Mean,
+        ["test_mean_auc"] = testAuc.Mean,
         ["test_loss"] = testScores["loss"],
         ["validation_mean_auc"] = result.Epochs[result.BestEpoch ?? ^1].Validation[MultiLabelAucValidation.MeanName],
         ["best_epoch"] = (result.BestEpoch ?? result.EpochsCompleted - 1) + 1,
         ["patient_overlap"] = split.PatientOverlap,
     };
-    for (int c = 0; c < findings.Count; c++) metrics[$"auc_{findings[c]}"] = testAuc.PerClass[c];
+    for (int c = 0; c < findings.Count; c++) metrics[$"test_auc_{MetricNames.Part(findings[c])}"] = testAuc.PerClass[c];
     if (heatmaps.Localisation is { } localisation)
     {
         metrics["heatmap_peak_in_lesion"] = localisation.Rate;

@@ -52,7 +52,7 @@ public static class XrayCommands
     }
 
     /// <summary><c>xray evaluate --model M --data DIR</c>: every labelled image under DIR (no split), AUC per finding,
-    /// <c>metrics.json</c> with <c>mean_auc</c> and <c>auc_&lt;Finding&gt;</c> in <c>&lt;output&gt;/evaluation</c>.</summary>
+    /// <c>metrics.json</c> with <c>test_mean_auc</c> and <c>test_auc_&lt;finding&gt;</c> in <c>&lt;output&gt;/evaluation</c>.</summary>
     public static int Evaluate(CommonOptions options, string? modelPath, bool skipMissing)
     {
         var wall = System.Diagnostics.Stopwatch.StartNew();
@@ -85,8 +85,9 @@ public static class XrayCommands
         // Beside the training run's own metrics.json, not over it.
         string folder = Path.Combine(options.Output, "evaluation");
         Directory.CreateDirectory(folder);
-        var metrics = new Dictionary<string, double> { ["mean_auc"] = auc.Mean };
-        for (int c = 0; c < findings; c++) metrics[$"auc_{description.Findings[c]}"] = auc.PerClass[c];
+        // Scored on held-out images: test_ metrics (the convention of every metrics.json).
+        var metrics = new Dictionary<string, double> { ["test_mean_auc"] = auc.Mean };
+        for (int c = 0; c < findings; c++) metrics[$"test_auc_{MetricNames.Part(description.Findings[c])}"] = auc.PerClass[c];
         var report = new RunReport
         {
             Recipe = "xray", Dataset = $"NIH ChestX-ray14 ({Path.GetFileName(Path.TrimEndingDirectorySeparator(data.Folder))})", DataSource = DataSourceKind.Local,

@@ -105,9 +105,14 @@ public sealed class NNClassifier(MLContext ml, NNClassifierOptions options) : IE
     IBatchSource BatchSource(ImageSet images, ImagePipeline pipeline, bool cache, SkippedImages skipped)
     {
         var decoded = new ImageBatchSource(images, pipeline, Options.DecodingWorkers);
-        IBatchSource source = Options.ModelInputs is null ? decoded : new TransformedBatchSource(decoded, Options.ModelInputs);
-        if (!cache) return new SkipReportingSource(source, decoded.Skipped, skipped);
-        var materialised = TransformedBatchSource.Materialise(source);
+        if (!cache)
+        {
+            IBatchSource source = Options.ModelInputs is null ? decoded : new TransformedBatchSource(decoded, Options.ModelInputs);
+            return new SkipReportingSource(source, decoded.Skipped, skipped);
+        }
+        // Kept in memory (and every validation set): unusable images are left out, not replaced by a neighbour,
+        // so validation measures each usable image once, as the test evaluation does.
+        var materialised = decoded.MaterialiseUsable(Options.ModelInputs);
         foreach (var item in decoded.Skipped.Items) skipped.Add(item.Origin, item.Problem);
         return materialised;
     }

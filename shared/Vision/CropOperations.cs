@@ -1,8 +1,11 @@
 namespace Recipes.Runtime.Vision;
 
 /// <summary>
-/// Crops share one rule: the crop window is clipped to the image (the seed's isClip = true), so a window larger
-/// than the image yields the whole image along that side; batch assembly then reports the odd size by file.
+/// Crops copy a window of the image. <see cref="CenterCrop"/> and <see cref="RandomCrop"/> promise their size:
+/// along a side where the image is shorter than the window, the image is centred and the rest padded with
+/// zeros (torchvision's CenterCrop), so a 5:1 panorama or a 1x1 icon still yields a window-sized frame that
+/// batches with the others. <see cref="FixedCrop"/> names a window in image coordinates and is clipped to the
+/// image (the seed's isClip = true).
 /// </summary>
 public abstract class CropOperation : ImageOperation
 {
@@ -20,9 +23,38 @@ public abstract class CropOperation : ImageOperation
             Array.Copy(source, ((y0 + y) * image.Width + x0) * channels, pixels, y * cropWidth * channels, cropWidth * channels);
         return image.Derive(cropWidth, cropHeight, pixels, PixelMapping.Shift(-x0, -y0), $"{kind} {cropWidth}x{cropHeight} at ({x0}, {y0})");
     }
+
+    /// <summary>
+    /// Exactly width x height: the window [left, left+width) x [top, top+height) of the image, where a negative
+    /// offset or a window reaching past the image leaves zeros (black before normalisation) outside it.
+    /// </summary>
+    internal static RgbFrame CropOrPad(RgbFrame image, int left, int top, int width, int height, string kind)
+    {
+        if (left >= 0 && top >= 0 && left + width <= image.Width && top + height <= image.Height)
+            return Crop(image, left, top, width, height, kind);
+        const int channels = RgbFrame.Channels;
+        float[] pixels = RgbFrame.NewBuffer(width * height * channels);
+        Array.Clear(pixels, 0, width * height * channels); // pooled buffers hold old values
+        // The part of the window that the image covers, in image coordinates.
+        int x0 = Math.Max(left, 0), x1 = Math.Min(left + width, image.Width);
+        int y0 = Math.Max(top, 0), y1 = Math.Min(top + height, image.Height);
+        var source = image.Buffer;
+        if (x1 > x0)
+            for (int y = y0; y < y1; y++)
+                Array.Copy(source, (y * image.Width + x0) * channels, pixels, ((y - top) * width + (x0 - left)) * channels, (x1 - x0) * channels);
+        return image.Derive(width, height, pixels, PixelMapping.Shift(-left, -top),
+            $"{kind} {width}x{height} at ({left}, {top}), padded from {image.Width}x{image.Height}");
+    }
+
+    /// <summary>The offset that centres a window of <paramref name="window"/> pixels on a side of <paramref name="side"/> (negative: padding).</summary>
+    internal static int Centred(int side, int window) => (int)Math.Floor((side - window) / 2.0);
 }
 
-/// <summary>The width x height window in the middle of the image (the seed's ImageCenterCrop(200, 200)).</summary>
+/// <summary>
+/// The width x height window in the middle of the image (the seed's ImageCenterCrop(200, 200)); an image
+/// narrower or shorter than the window is centred in it and padded with zeros, so the output is always
+/// width x height.
+/// </summary>
 public sealed class CenterCrop : CropOperation
 {
     public CenterCrop(int width, int height)
@@ -39,10 +71,14 @@ public sealed class CenterCrop : CropOperation
     public override string Name => $"CenterCrop({Width}, {Height})";
 
     public override RgbFrame Apply(RgbFrame image, Random random) =>
-        Crop(image, (image.Width - Width) / 2, (image.Height - Height) / 2, Width, Height, "center crop");
+        CropOrPad(image, Centred(image.Width, Width), Centred(image.Height, Height), Width, Height, "center crop");
 }
 
-/// <summary>A width x height window at a uniformly random position inside the image (the seed's ImageRandomCrop(200, 200)).</summary>
+/// <summary>
+/// A width x height window at a uniformly random position inside the image (the seed's ImageRandomCrop(200, 200));
+/// along a side where the image is shorter than the window it is centred and padded with zeros, so the output
+/// is always width x height.
+/// </summary>
 public sealed class RandomCrop : CropOperation
 {
     public RandomCrop(int width, int height)
@@ -60,9 +96,12 @@ public sealed class RandomCrop : CropOperation
 
     public override RgbFrame Apply(RgbFrame image, Random random)
     {
+        // Both draws are made whatever the size, so the ops after this one draw the same numbers.
         int left = random.Next(Math.Max(0, image.Width - Width) + 1);
         int top = random.Next(Math.Max(0, image.Height - Height) + 1);
-        return Crop(image, left, top, Width, Height, "random crop");
+        if (image.Width < Width) left = Centred(image.Width, Width);
+        if (image.Height < Height) top = Centred(image.Height, Height);
+        return CropOrPad(image, left, top, Width, Height, "random crop");
     }
 }
 

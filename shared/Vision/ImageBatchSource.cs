@@ -11,7 +11,9 @@ namespace Recipes.Runtime.Vision;
 /// (seed, iteration) before every step: augmentations differ between epochs, do not depend on how many
 /// replicas share the batch, and repeat exactly after a resume. A file that cannot be used is recorded in
 /// <see cref="Skipped"/> and replaced by the next usable image, keeping batch shapes whole (strict pipelines
-/// throw instead).
+/// throw instead): right for training draws, wrong for measuring, where a substitute would count another image
+/// twice. Sets that are measured (validation, test) or kept in memory go through <see cref="MaterialiseUsable"/>,
+/// which leaves unusable images out instead.
 /// </summary>
 public sealed class ImageBatchSource : IBatchSource
 {
@@ -41,11 +43,63 @@ public sealed class ImageBatchSource : IBatchSource
         var images = new ProcessedImage[wanted.Length];
         Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, slot => images[slot] = ProcessUsable(wanted[slot], pass));
 
+        return Assemble(images);
+    }
+
+    /// <summary>
+    /// Every usable image of the set read once, in order, into memory, with <paramref name="modelInputs"/> (a
+    /// frozen backbone, preprocessing) applied batch by batch: an image that cannot be used is recorded in
+    /// <see cref="Skipped"/> and left out, never replaced, so the source counts each decodable image exactly once
+    /// (a validation accuracy over 23 usable images is over those 23). Throws when no image is usable.
+    /// </summary>
+    public InMemoryBatchSource MaterialiseUsable(Func<Tensor, Tensor>? modelInputs = null, int batchSize = 64)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        long pass = random.initial_seed();
+        var inputs = new List<Tensor>();
+        var targets = new List<Tensor>();
+        try
+        {
+            for (int start = 0; start < Count; start += batchSize)
+            {
+                int count = Math.Min(batchSize, Count - start);
+                var images = new ProcessedImage[count];
+                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Workers }, slot => images[slot] = Pipeline.ProcessToChw(_images[start + slot], pass, start + slot));
+                var usable = new List<ProcessedImage>(count);
+                foreach (var image in images)
+                {
+                    if (image.Problem is null) usable.Add(image);
+                    else Skipped.Add(image.Entry.Origin, image.Problem);
+                }
+                if (usable.Count == 0) continue;
+                var (input, target) = Assemble(usable);
+                if (modelInputs is not null)
+                {
+                    var decodedInput = input;
+                    using (decodedInput) input = modelInputs(decodedInput);
+                }
+                inputs.Add(input.DetachFromDisposeScope());
+                targets.Add(target.DetachFromDisposeScope());
+            }
+            if (inputs.Count == 0) throw new DataFileException(_images[0].Origin, $"none of the {Count} images of the set could be used ({Skipped.Items[0].Problem}, ...)");
+            using var allInputs = torch.cat(inputs, 0);
+            using var allTargets = torch.cat(targets, 0);
+            return new InMemoryBatchSource(allInputs.alias(), allTargets.alias());
+        }
+        finally
+        {
+            foreach (var tensor in inputs.Concat(targets)) tensor.Dispose();
+        }
+    }
+
+    /// <summary>One batch tensor of processed images (all the same size after the transforms) and their labels.</summary>
+    static (Tensor Input, Tensor Target) Assemble(IReadOnlyList<ProcessedImage> images)
+    {
         var first = images[0];
         int size = RgbFrame.Channels * first.Width * first.Height;
-        float[] data = GC.AllocateUninitializedArray<float>(images.Length * size);
-        long[] labels = new long[images.Length];
-        for (int i = 0; i < images.Length; i++)
+        float[] data = GC.AllocateUninitializedArray<float>(images.Count * size);
+        long[] labels = new long[images.Count];
+        for (int i = 0; i < images.Count; i++)
         {
             if (images[i].Width != first.Width || images[i].Height != first.Height)
                 throw new DataFileException(images[i].Entry.Origin,
@@ -53,7 +107,7 @@ public sealed class ImageBatchSource : IBatchSource
             images[i].MoveTo(data.AsSpan(i * size, size));
             labels[i] = images[i].Entry.Label;
         }
-        return (tensor(data, [images.Length, RgbFrame.Channels, first.Height, first.Width]), tensor(labels, [images.Length]));
+        return (tensor(data, [images.Count, RgbFrame.Channels, first.Height, first.Width]), tensor(labels, [images.Count]));
     }
 
     ProcessedImage ProcessUsable(int index, long pass)

@@ -20,8 +20,23 @@ public sealed record ImagePipeline
     public bool Strict { get; init; }
     public int Seed { get; init; } = 1;
 
-    /// <summary>Decodes and transforms one image with the generator for (pass, index).</summary>
+    /// <summary>
+    /// Decodes and transforms one image with the generator for (pass, index); an unusable file, or an image an op
+    /// refuses (<see cref="ImageRefusedException"/>), is a <see cref="DataFileException"/> naming it.
+    /// </summary>
     public RgbFrame Process(ImageEntry entry, long pass, int index)
+    {
+        try
+        {
+            return Transformed(entry, pass, index);
+        }
+        catch (ImageRefusedException refused)
+        {
+            throw new DataFileException(entry.Origin, refused.Problem, refused);
+        }
+    }
+
+    RgbFrame Transformed(ImageEntry entry, long pass, int index)
     {
         var random = RandomFor(pass, index);
         var operations = Transform is ImageChain chain ? chain.Operations : [Transform];

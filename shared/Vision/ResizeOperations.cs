@@ -144,3 +144,65 @@ public sealed class RandomAspectScale : ImageOperation, IResizeOperation
         return Resize.To(image, width, height);
     }
 }
+
+/// <summary>
+/// Scales keeping the aspect ratio so the shorter side becomes exactly <see cref="ShortSide"/>, however long the
+/// longer side gets (torchvision's Resize(256) with an int): followed by a <see cref="CenterCrop"/> no larger
+/// than the short side, every image yields a full crop, a 5:1 panorama as well as a 1x1 icon. Unlike
+/// <see cref="AspectScale"/>, whose cap shrinks a wide image until its short side no longer fills the crop,
+/// this op keeps the short side and refuses an image whose long side would pass <see cref="MaxLongSide"/>
+/// (a 1x10000 strip would become 256x2,560,000 pixels, 7 GB of floats): the pipeline skips it and reports why.
+/// </summary>
+public sealed class ScaleShortSide : ImageOperation, IResizeOperation
+{
+    /// <summary>The default limit on the long side, as a multiple of the short side: a 16:1 image is still scaled.</summary>
+    public const int DefaultMaxAspectRatio = 16;
+
+    /// <param name="shortSide">The length of the shorter side after scaling.</param>
+    /// <param name="maxLongSide">The longest long side accepted after scaling; default <see cref="DefaultMaxAspectRatio"/> x <paramref name="shortSide"/>.</param>
+    public ScaleShortSide(int shortSide, int? maxLongSide = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shortSide, 1);
+        ShortSide = shortSide;
+        MaxLongSide = maxLongSide ?? checked(DefaultMaxAspectRatio * shortSide);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxLongSide, shortSide, nameof(maxLongSide));
+    }
+
+    public int ShortSide { get; }
+    public int MaxLongSide { get; }
+
+    public override string Name => $"ScaleShortSide({ShortSide}, long side <= {MaxLongSide})";
+
+    /// <summary>The scaled size; an <see cref="ImageRefusedException"/> when the long side would pass <see cref="MaxLongSide"/>.</summary>
+    public (int Width, int Height) OutputSize(int width, int height, Random random)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        double scale = (double)ShortSide / Math.Min(width, height);
+        double longSide = Math.Round(scale * Math.Max(width, height));
+        if (longSide > MaxLongSide)
+            throw new ImageRefusedException(
+                $"{width}x{height} pixels (aspect {Format((double)Math.Max(width, height) / Math.Min(width, height))}:1) would scale to a long side of {longSide:0} " +
+                $"for a short side of {ShortSide}, over the limit of {MaxLongSide}; not used");
+        // The short side is set exactly (rounding the product could give 255 for 256).
+        return width <= height
+            ? (ShortSide, (int)longSide)
+            : ((int)longSide, ShortSide);
+    }
+
+    public override RgbFrame Apply(RgbFrame image, Random random)
+    {
+        var (width, height) = OutputSize(image.Width, image.Height, random);
+        return Resize.To(image, width, height);
+    }
+}
+
+/// <summary>
+/// An op refuses a decodable image that it cannot turn into a sensible frame (an extreme aspect ratio, say).
+/// The <see cref="ImagePipeline"/> turns it into a <see cref="Data.DataFileException"/> naming the file, so the
+/// image is skipped and counted like a corrupt one (or ends a strict run).
+/// </summary>
+public sealed class ImageRefusedException(string problem) : Exception(problem)
+{
+    public string Problem { get; } = problem;
+}

@@ -94,6 +94,32 @@ public sealed class Downloader
     }
 
     /// <summary>
+    /// <see cref="FindVerified(RemoteFile)"/>, and when a cached copy exists but fails its checksum, removes it and
+    /// says so on <paramref name="log"/> (which file, the expected and actual SHA-256), so that what the run does
+    /// next (download it again, or fall back to generated data) is never a silent change of data.
+    /// </summary>
+    public string? FindVerified(RemoteFile file, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(log);
+        string? expected = ExpectedSha256(file);
+        string path = CachedPath(file);
+        if (!File.Exists(path) || expected is null) return null;
+        string actual = FileChecksum.Sha256Hex(path);
+        if (actual == expected) return path;
+        log.WriteLine($"The cached {path} fails its checksum (SHA-256 expected {expected}, got {actual}): it is damaged or not the published file; removed it, it is not used.");
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            log.WriteLine($"Could not remove {path} ({error.Message}); it is ignored.");
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Returns the verified path of <paramref name="file"/> in the cache, downloading (or resuming) it first
     /// when needed.
     /// </summary>

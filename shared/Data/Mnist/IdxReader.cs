@@ -136,7 +136,10 @@ public static class IdxReader
         }
         catch (InvalidDataException error)
         {
-            throw new DataFileException(path, $"corrupt gzip data: {error.Message}", error);
+            // .NET's own words ("unsupported compression method") do not tell a user what to do.
+            throw new DataFileException(path,
+                $"not a valid gzip file: it starts like one but its data cannot be decompressed ({error.Message}); the file is corrupt or truncated: " +
+                "delete it and download it again", error);
         }
     }
 }

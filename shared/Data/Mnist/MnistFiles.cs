@@ -30,6 +30,31 @@ public static class MnistFiles
         return (trainImages, trainLabels, testImages, testLabels);
     }
 
+    /// <summary>The test pair alone (all that scoring a trained model needs), or null when either is missing.</summary>
+    public static (string testImages, string testLabels)? FindTest(string folder)
+    {
+        if (!Directory.Exists(folder)) return null;
+        string? testImages = FindOne(folder, TestImages);
+        string? testLabels = FindOne(folder, TestLabels);
+        if (testImages is null || testLabels is null) return null;
+        return (testImages, testLabels);
+    }
+
+    /// <summary>
+    /// Why <paramref name="folder"/> does not hold the files <paramref name="needed"/> (standard names): each missing
+    /// one named with the spellings tried, and the ones that are there; null when none is missing.
+    /// </summary>
+    public static string? DescribeMissing(string folder, IReadOnlyList<string> needed, string dataSetName)
+    {
+        string[] missing = needed.Where(name => FindOne(folder, name) is null).ToArray();
+        if (missing.Length == 0) return null;
+        string[] found = needed.Select(name => FindOne(folder, name)).OfType<string>().Select(Path.GetFileName).OfType<string>().ToArray();
+        if (found.Length == 0)
+            return $"no {dataSetName} IDX files here (expected {string.Join(", ", needed.Select(name => name + ".gz"))} or the same without .gz)";
+        return $"{dataSetName} IDX files incomplete: missing {string.Join(", ", missing.Select(name => $"{name}.gz (or {name})"))}; " +
+               $"found {string.Join(", ", found)}";
+    }
+
     /// <summary>The file for one standard name, trying "name", "name.gz" and the dotted spellings.</summary>
     public static string? FindOne(string folder, string standardName)
     {

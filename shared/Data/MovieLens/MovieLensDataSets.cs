@@ -29,7 +29,7 @@ public static class MovieLensDataSets
         // 2. The cache, when the zip there has the published checksum; 3. a download.
         var remote = MovieLensDownloads.Of(release);
         var downloader = new Downloader(Path.Combine(cacheFolder, CacheSubfolder));
-        if (downloader.FindVerified(remote) is { } cached)
+        if (downloader.FindVerified(remote, log) is { } cached)
             return new MovieLensData(ToRatings(MovieLensFiles.Read(cached)), DataSourceKind.Cache, name, $"{name} from the cache {cached}");
         if (!offline)
         {

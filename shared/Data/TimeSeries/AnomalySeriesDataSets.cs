@@ -40,7 +40,7 @@ public static class AnomalySeriesDataSets
 
         // 2. The cache, when a previous download's checksum was verified; 3. a download.
         var downloader = new Downloader(Path.Combine(cacheFolder, "nab"));
-        if (downloader.FindVerified(NabNycTaxi.Csv) is { } cached)
+        if (downloader.FindVerified(NabNycTaxi.Csv, log) is { } cached)
             return WithKnownWindows(TimeSeriesCsv.Read(cached), DataSourceKind.Cache, $"NAB {NabNycTaxi.FileName} from the cache {downloader.CacheFolderPath}") with { FilePath = cached };
         if (!offline)
         {

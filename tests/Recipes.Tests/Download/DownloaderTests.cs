@@ -39,6 +39,33 @@ public sealed class DownloaderTests : IDisposable
     Downloader NewDownloader(IProgress<DownloadProgress>? progress = null, int maxAttempts = 3, double stallSeconds = 5) =>
         new(cache, http, progress, TimeSpan.FromSeconds(stallSeconds)) { MaxAttempts = maxAttempts };
 
+    [Fact]
+    public void A_cached_copy_that_fails_its_checksum_is_reported_with_both_hashes_and_removed()
+    {
+        var file = new RemoteFile(new Uri("http://127.0.0.1:9/data.bin"), "data.bin", FileChecksum.Sha256Hex(content));
+        var downloader = NewDownloader();
+        Directory.CreateDirectory(cache);
+        string cached = downloader.CachedPath(file);
+        byte[] damaged = [.. content];
+        damaged[1000] ^= 0xff;
+        File.WriteAllBytes(cached, damaged);
+        string damagedHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(damaged));
+
+        var log = new StringWriter();
+        Assert.Null(downloader.FindVerified(file, log));
+        Assert.Contains($"The cached {cached} fails its checksum (SHA-256 expected {file.Sha256}, got {damagedHash})", log.ToString());
+        Assert.Contains("removed it", log.ToString());
+        Assert.False(File.Exists(cached));
+
+        // A good copy is used without a word; no copy at all is nothing to report either.
+        File.WriteAllBytes(cached, content);
+        var quiet = new StringWriter();
+        Assert.Equal(cached, downloader.FindVerified(file, quiet));
+        File.Delete(cached);
+        Assert.Null(downloader.FindVerified(file, quiet));
+        Assert.Equal("", quiet.ToString());
+    }
+
     string PartialPath => Path.Combine(cache, "data.bin" + Downloader.PartialSuffix);
 
     [Fact(Timeout = TestTimeoutMs)]

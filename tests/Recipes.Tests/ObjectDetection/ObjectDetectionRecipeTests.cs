@@ -36,10 +36,11 @@ public sealed class ObjectDetectionRecipeTests : IDisposable
 
         var root = Metrics(output);
         Assert.Equal("object-detection", root.GetProperty("recipe").GetString());
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
         Assert.Equal(48, root.GetProperty("train_images").GetInt32());
         Assert.Equal(6, root.GetProperty("test_images").GetInt32());
-        double map = root.GetProperty("metrics").GetProperty("map@0.5").GetDouble();
+        double map = root.GetProperty("metrics").GetProperty("test_map@0.5").GetDouble();
         Assert.InRange(map, 0, 1); // one short epoch teaches little; the Cake target's full run is where the figure is measured
         foreach (string file in new[] { "model.bin", "model.json", "precision-recall.png", "test-predictions.png", "training.png", "predictions/detections.gif", "checkpoint/latest.ckpt" })
             Assert.True(new FileInfo(Path.Combine(output, file)).Length > 0, file);
@@ -79,7 +80,7 @@ public sealed class ObjectDetectionRecipeTests : IDisposable
         Assert.Equal(16, root.GetProperty("train_images").GetInt32());
         Assert.Equal(16, root.GetProperty("validation_images").GetInt32()); // 10% of the 160 training images
         Assert.Equal(40, root.GetProperty("test_images").GetInt32());
-        Assert.InRange(root.GetProperty("metrics").GetProperty("ap@0.5_raccoon").GetDouble(), 0, 1);
+        Assert.InRange(root.GetProperty("metrics").GetProperty("test_ap@0.5_raccoon").GetDouble(), 0, 1);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class ImageAugmentationRecipeTests : IDisposable
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         var root = metrics.RootElement;
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
         Assert.Equal(19, root.GetProperty("operations").GetArrayLength());
         Assert.Equal(19, root.GetProperty("metrics").GetProperty("operations").GetDouble());

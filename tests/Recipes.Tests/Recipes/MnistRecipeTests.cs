@@ -27,6 +27,7 @@ public sealed class MnistRecipeTests : IDisposable
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         var root = metrics.RootElement;
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("mnist", root.GetProperty("recipe").GetString());
         Assert.Equal("generated", root.GetProperty("data_source").GetString());
         Assert.Equal(2, root.GetProperty("epochs").GetInt32());
@@ -68,6 +69,33 @@ public sealed class MnistRecipeTests : IDisposable
         Assert.True(reported.Success, predict.Output);
         double reloaded = double.Parse(reported.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) / 100;
         Assert.InRange(reloaded, trained - 1.0 / 500 - 1e-4, trained + 1.0 / 500 + 1e-4);
+
+        // Scoring the model on new data needs only the test files.
+        string newData = Path.Combine(_folder, "new-data");
+        Directory.CreateDirectory(newData);
+        IdxWriter.WriteDataset(GeneratedDigits.Create(300, seed: 7), Path.Combine(newData, "t10k-images-idx3-ubyte.gz"), Path.Combine(newData, "t10k-labels-idx1-ubyte.gz"), gzip: true);
+        var scoreNew = RecipeProcess.Run("mnist", ["predict", "--data", newData, "--output", output]);
+        Assert.True(scoreNew.ExitCode == 0, scoreNew.Output + scoreNew.Errors);
+        Assert.Contains("of 300 MNIST test images right", scoreNew.Output);
+
+        // Training does need the training files, and the error names the ones that are missing.
+        var trainNew = RecipeProcess.Run("mnist", [.. Common(Path.Combine(_folder, "new-out")), "--data", newData]);
+        Assert.Equal(1, trainNew.ExitCode);
+        Assert.Contains("missing train-images-idx3-ubyte.gz (or train-images-idx3-ubyte), train-labels-idx1-ubyte.gz", trainNew.Errors);
+    }
+
+    [Fact]
+    public void Fashion_MNIST_files_given_without_the_dataset_option_are_reported_as_Fashion_MNIST_with_clothes_names()
+    {
+        if (MnistFiles.Find(MnistDataSets.DebianFashionFolder) is null) return; // dataset-fashion-mnist is not installed (.ci/run installs it)
+        string output = Path.Combine(_folder, "fashion");
+        var run = RecipeProcess.Run("mnist", [.. Common(output, epochs: 1, batchSize: 256), "--data", MnistDataSets.DebianFashionFolder, "--max-samples", "2000"]);
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains("holds Fashion-MNIST", run.Output);
+        Assert.Matches("actually .*(T-shirt|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot)", run.Output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal("Fashion-MNIST", metrics.RootElement.GetProperty("dataset").GetString());
+        MetricsConvention.AssertFollowed(metrics.RootElement);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Recipes.Tests.Models;
+using Recipes.Tests.Vision;
 
 namespace Recipes.Tests.Recipes;
 
@@ -25,6 +26,7 @@ public sealed class TransferLearningRecipeTests : IDisposable
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         var root = metrics.RootElement;
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal("transfer-learning", root.GetProperty("recipe").GetString());
         Assert.Equal(16, root.GetProperty("train_images").GetInt32());
         Assert.Equal("layer4.1", root.GetProperty("freeze_up_to").GetString());
@@ -32,6 +34,39 @@ public sealed class TransferLearningRecipeTests : IDisposable
         Assert.True(accuracy > 0.6, $"test accuracy {accuracy} from 16 images with ImageNet features");
         foreach (string file in new[] { "training.png", "predictions.png", "model.bin", "model.json" })
             Assert.True(new FileInfo(Path.Combine(output, file)).Length > 0, file);
+    }
+
+    [Fact]
+    public void Odd_shapes_train_and_a_corrupt_test_picture_is_skipped_not_replaced()
+    {
+        // A 1000x200 JPEG once stopped the run ("is 1x224 after the transforms"), and a corrupt test picture was
+        // validated as its neighbour (24 validation images against 23 tested). Both are handled now.
+        string data = Path.Combine(_folder, "odd");
+        for (int i = 0; i < 6; i++)
+        {
+            OddImages.Write(Path.Combine(data, "train", "stripes", $"s{i}.jpg"), 320, 240, 0, shift: 7 * i);
+            OddImages.Write(Path.Combine(data, "train", "checks", $"c{i}.jpg"), 300, 260, 1, shift: 7 * i);
+        }
+        OddImages.Write(Path.Combine(data, "train", "stripes", "wide.jpg"), 1000, 200, 0);
+        OddImages.Write(Path.Combine(data, "train", "checks", "icon.png"), 1, 1, 1);
+        for (int i = 0; i < 3; i++)
+        {
+            OddImages.Write(Path.Combine(data, "test", "stripes", $"s{i}.jpg"), 280, 250, 0, shift: 5 * i);
+            OddImages.Write(Path.Combine(data, "test", "checks", $"c{i}.jpg"), 250, 280, 1, shift: 5 * i);
+        }
+        OddImages.Write(Path.Combine(data, "test", "checks", "tall.jpg"), 200, 1000, 1);
+        string corrupt = OddImages.WriteCorrupt(Path.Combine(data, "test", "stripes", "cut.jpg"));
+
+        string output = Path.Combine(_folder, "odd-out");
+        var run = RecipeProcess.Run("transfer-learning", ["--data", data, "--output", output, "--epochs", "1", "--batch-size", "8"]);
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains($"skipped {corrupt}", run.Output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        var root = metrics.RootElement;
+        Assert.Equal(1, root.GetProperty("skipped_images").GetInt32());
+        // The confusion table of the test evaluation counts the 7 decodable test pictures, the panorama among them.
+        int tested = root.GetProperty("confusion").EnumerateArray().Sum(row => row.EnumerateArray().Sum(cell => (int)cell.GetDouble()));
+        Assert.Equal(7, tested);
     }
 
     [Fact]

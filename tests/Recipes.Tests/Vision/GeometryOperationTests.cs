@@ -30,11 +30,34 @@ public class GeometryOperationTests
     }
 
     [Fact]
-    public void Crops_larger_than_the_image_are_clipped_to_it()
+    public void Crops_larger_than_the_image_keep_their_size_with_the_image_centred_and_zeros_around_it()
     {
+        // torchvision's CenterCrop: the window is always the promised size, so every image of a batch matches.
         var crop = new CenterCrop(20, 4).Apply(Grid, 1);
-        Assert.Equal((10, 4), (crop.Width, crop.Height));
-        Assert.Equal([0f, 1f, 7f], TestFrames.Pixel(crop, 0, 0));
+        Assert.Equal((20, 4), (crop.Width, crop.Height));
+        Assert.Equal([0f, 0f, 0f], TestFrames.Pixel(crop, 4, 0)); // padding left of the image
+        Assert.Equal([0f, 1f, 7f], TestFrames.Pixel(crop, 5, 0)); // (20-10)/2 = 5 columns of padding, (6-4)/2 = 1 row cropped
+        Assert.Equal([9f, 4f, 7f], TestFrames.Pixel(crop, 14, 3));
+        Assert.Equal([0f, 0f, 0f], TestFrames.Pixel(crop, 15, 3)); // padding right of it
+        Assert.Equal((5.0, 0.0), crop.FromSource.Map(0, 1)); // boxes follow the pixels
+
+        var tiny = new CenterCrop(3, 3).Apply(TestFrames.Of(1, 1, 9, 8, 7), 1);
+        Assert.Equal((3, 3), (tiny.Width, tiny.Height));
+        Assert.Equal([9f, 8f, 7f], TestFrames.Pixel(tiny, 1, 1));
+        Assert.Equal([0f, 0f, 0f], TestFrames.Pixel(tiny, 0, 0));
+
+        // A random crop pads the same way along a side that is too short, and still draws along the other.
+        var lefts = new HashSet<double>();
+        for (int seed = 0; seed < 30; seed++)
+        {
+            var random = new RandomCrop(4, 10).Apply(Grid, seed);
+            Assert.Equal((4, 10), (random.Width, random.Height));
+            var (x, y) = random.FromSource.Map(0, 0);
+            Assert.Equal(2.0, y); // (10-6)/2 rows of padding above
+            Assert.Equal([-(float)x, 0f, 7f], TestFrames.Pixel(random, 0, 2));
+            lefts.Add(x);
+        }
+        Assert.Equal(7, lefts.Count);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Recipes.Runtime.Recipes;
 using Recipes.Tests.Data.TimeSeries;
 using Recipes.Tests.Recipes;
 using Recipes.Xray;
@@ -41,13 +42,14 @@ public sealed class XrayRecipeTests : IDisposable
         Assert.Equal(2, root.GetProperty("workers").GetInt32());
         Assert.True(root.GetProperty("seconds").GetDouble() > 0);
         var metrics = root.GetProperty("metrics");
+        MetricsConvention.AssertFollowed(root);
         Assert.Equal(0, metrics.GetProperty("patient_overlap").GetDouble());
         // Seen here: test mean AUC 0.894, peaks inside the drawn lesion 58% of the time against 18% for a random
         // peak. The bounds leave room for other CPUs and thread counts (other rounding, other batch-norm sums) while
         // still failing a model that did not learn the findings or looks in the wrong place.
-        Assert.InRange(metrics.GetProperty("mean_auc").GetDouble(), 0.75, 1);
+        Assert.InRange(metrics.GetProperty("test_mean_auc").GetDouble(), 0.75, 1);
         foreach (string finding in ChestXrayFindings.Names)
-            Assert.True(metrics.TryGetProperty($"auc_{finding}", out _), $"no auc_{finding}");
+            Assert.True(metrics.TryGetProperty($"test_auc_{MetricNames.Part(finding)}", out _), $"no test_auc_{MetricNames.Part(finding)}");
         double inLesion = metrics.GetProperty("heatmap_peak_in_lesion").GetDouble();
         double byChance = metrics.GetProperty("heatmap_peak_in_lesion_by_chance").GetDouble();
         Assert.True(inLesion >= 0.4 && inLesion >= 2 * byChance, $"heatmap peaks inside the lesion {inLesion:P0}, by chance {byChance:P0}");
@@ -73,7 +75,7 @@ public sealed class XrayRecipeTests : IDisposable
         Assert.True(evaluate.ExitCode == 0, evaluate.Output + evaluate.Errors);
         var scored = Metrics(Path.Combine(evaluation, "evaluation"));
         Assert.Equal(400, scored.GetProperty("images").GetInt32());
-        Assert.InRange(scored.GetProperty("metrics").GetProperty("mean_auc").GetDouble(), 0, 1);
+        Assert.InRange(scored.GetProperty("metrics").GetProperty("test_mean_auc").GetDouble(), 0, 1);
     }
 
     [Fact]
@@ -88,7 +90,7 @@ public sealed class XrayRecipeTests : IDisposable
         // 414 images of 414 patients, 70/10/20 by patient.
         Assert.InRange(root.GetProperty("test_images").GetInt32(), 75, 90);
         Assert.Equal(48, root.GetProperty("train_images").GetInt32());
-        Assert.InRange(root.GetProperty("metrics").GetProperty("mean_auc").GetDouble(), 0, 1);
+        Assert.InRange(root.GetProperty("metrics").GetProperty("test_mean_auc").GetDouble(), 0, 1);
     }
 
     [Fact]
