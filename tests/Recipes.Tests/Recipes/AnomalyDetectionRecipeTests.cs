@@ -18,7 +18,12 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
     string[] Common(string output) =>
         ["--output", output, "--cache", Path.Combine(_folder, "cache"), "--epochs", "1", "--batch-size", "500", "--master", "local[2]"];
 
-    static JsonElement Metrics(string output) => JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json"))).RootElement;
+    static JsonElement Metrics(string output)
+    {
+        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json"))).RootElement;
+        MetricsConvention.AssertFollowed(root);
+        return root;
+    }
 
     [Fact]
     public void Offline_run_generates_a_series_and_scores_the_whole_of_it_against_its_own_labels()
