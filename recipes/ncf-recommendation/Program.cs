@@ -381,7 +381,7 @@ static GeneratedStandIn GeneratedStandIn(MovieLensRelease release)
     var shape = MovieLensShape.Of(release);
     var (ratings, movies) = MovieLensLikeRatings.Create(shape);
     return new GeneratedStandIn(UserItemRatings.Create(ratings, movies, shape.Scale), $"generated {shape.Release}-like ratings",
-        $"biases, tastes and popularity skew in {shape.Release}'s shape (seed {MovieLensLikeRatings.DefaultSeed})");
+        $"biases, tastes and popularity skew in {shape.Release}'s shape, seed {MovieLensLikeRatings.DefaultSeed}");
 }
 
 // What a model loses to a constant guess at, in words (empty when it beats every one).
