@@ -35,6 +35,10 @@ public sealed record TrainerSettings
     /// <see cref="CheckpointFolder"/> they are also saved there (<see cref="BestEpochWeights.FileName"/>), so a
     /// resumed run still knows them.</summary>
     public bool RestoreBestEpoch { get; init; }
+    /// <summary>Stop once this many epochs in a row have not improved the validation <see cref="MonitoredMetric"/>
+    /// (Keras' EarlyStopping patience); null trains all <see cref="Epochs"/>. With <see cref="RestoreBestEpoch"/> the
+    /// run then ends with the best epoch's weights.</summary>
+    public int? EarlyStoppingPatience { get; init; }
     /// <summary>Folder for <see cref="TrainingCheckpoint.FileName"/>; null disables checkpoints.</summary>
     public string? CheckpointFolder { get; init; }
     public Trigger CheckpointWhen { get; init; } = Trigger.EveryEpoch;
@@ -71,6 +75,11 @@ public sealed class Trainer : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.GlobalBatchSize, settings.Master.Replicas, "global batch size");
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1, "epochs");
+        if (settings.EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.EarlyStoppingPatience, "early stopping patience must be at least 1 epoch");
+        // Otherwise every epoch would score NaN for it, and the best epoch would silently never be kept.
+        if ((settings.RestoreBestEpoch || settings.EarlyStoppingPatience is not null) && settings.ValidationMethods.Count > 0 && settings.SetValidationMethods.Count == 0
+            && settings.ValidationMethods.All(method => method.Name != settings.MonitoredMetric))
+            throw new ArgumentException($"the monitored metric \"{settings.MonitoredMetric}\" is not one of the validation methods ({string.Join(", ", settings.ValidationMethods.Select(m => m.Name))})");
         Settings = settings;
         _loss = meanLoss;
         torch.set_num_threads(settings.Master.IntraOpThreadsPerReplica);
@@ -80,7 +89,8 @@ public sealed class Trainer : IDisposable
         _optimizer = createOptimizer(_replicas.MasterParameters);
         if (settings.Processes is not SingleProcess) _exchange = new GradientExchange(_replicas.MasterParameters);
         _intraOpThreads = settings.Master.IntraOpThreadsPerReplica;
-        if (settings.RestoreBestEpoch) _best = new BestEpochWeights(MonitoredHigherIsBetter(settings), settings.CheckpointFolder);
+        if (settings.RestoreBestEpoch || settings.EarlyStoppingPatience is not null)
+            _best = new BestEpochWeights(MonitoredHigherIsBetter(settings), settings.CheckpointFolder);
         FitThreadsToCoreShare();
     }
 
@@ -146,7 +156,7 @@ public sealed class Trainer : IDisposable
 
         int epoch = position.Epoch;
         long iteration = position.Iteration;
-        bool interrupted = false, reachedEnd = false;
+        bool interrupted = false, reachedEnd = false, stoppedEarly = false;
         double[] shares = new double[_replicas.Models.Count];
         double[] replicaLosses = new double[_replicas.Models.Count];
         int[][] replicaSlices = new int[_replicas.Models.Count][];
@@ -241,6 +251,8 @@ public sealed class Trainer : IDisposable
             // An epoch without validation is not judged, unless the training loss is all there is to judge by.
             _best?.Offer(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double value) ? value : validation is null ? trainLoss : double.NaN,
                 _replicas.MasterModel);
+            if (Settings.EarlyStoppingPatience is int patience && _best?.Epoch is int bestSoFar && epoch - bestSoFar >= patience && epoch + 1 < Settings.Epochs)
+                reachedEnd = stoppedEarly = true;
 
             double seconds = epochClock.Elapsed.TotalSeconds;
             var epochReport = new EpochReport(epoch, Settings.Epochs, iteration, trainLoss, scores, OptimizerLearningRate(), seconds,
@@ -276,7 +288,7 @@ public sealed class Trainer : IDisposable
         }
 
         int? bestEpoch = null;
-        if (_best?.Epoch is int best && !interrupted)
+        if (Settings.RestoreBestEpoch && _best?.Epoch is int best && !interrupted)
         {
             // Training ends with the best epoch's weights in every replica (the checkpoint keeps the last epoch's,
             // so a resumed run with more epochs continues from where training really was).
@@ -284,7 +296,7 @@ public sealed class Trainer : IDisposable
             _replicas.SynchroniseReplicas();
             bestEpoch = best;
         }
-        var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds, bestEpoch);
+        var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds, bestEpoch, stoppedEarly);
         foreach (var observer in Settings.Observers) observer.TrainingFinished(result);
         return result;
     }

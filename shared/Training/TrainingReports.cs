@@ -21,9 +21,11 @@ public sealed record TrainingStart(int FirstEpoch, int FirstBatch, int Epochs, i
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
 /// <paramref name="BestEpoch"/> is the 0-based epoch whose weights training ended with when
-/// <see cref="TrainerSettings.RestoreBestEpoch"/> is on (null otherwise).
+/// <see cref="TrainerSettings.RestoreBestEpoch"/> is on (null otherwise); <paramref name="StoppedEarly"/> says that
+/// <see cref="TrainerSettings.EarlyStoppingPatience"/> ended training before its last epoch.
 public sealed record TrainingResult(
-    int EpochsCompleted, long Iterations, bool Interrupted, IReadOnlyList<EpochReport> Epochs, double WallSeconds, int? BestEpoch = null)
+    int EpochsCompleted, long Iterations, bool Interrupted, IReadOnlyList<EpochReport> Epochs, double WallSeconds, int? BestEpoch = null,
+    bool StoppedEarly = false)
 {
     public IReadOnlyDictionary<string, double> FinalValidation =>
         Epochs.Count > 0 ? Epochs[^1].Validation : new Dictionary<string, double>();

@@ -6,16 +6,22 @@ namespace Recipes.Runtime.Data.MovieLens;
 /// <summary>Resolved ratings, with where they came from.</summary>
 public sealed record MovieLensData(UserItemRatings Ratings, DataSourceKind Source, string Name, string Description);
 
+/// <summary>Ratings made up to stand in for a release when there is no data, and a few words on how they were made.</summary>
+public sealed record GeneratedStandIn(UserItemRatings Ratings, string Name, string How);
+
 /// <summary>
 /// Finds MovieLens in the order of DESIGN.md section 5: <c>--data</c> (a folder, ratings file or .zip in
 /// any of the three layouts), the verified download cache, a download of the official zip, and finally
-/// <see cref="GeneratedMovieRatings"/>. Zips are read in place, never unpacked.
+/// <see cref="GeneratedMovieRatings"/> (or the caller's own stand-in). Zips are read in place, never unpacked.
 /// </summary>
 public static class MovieLensDataSets
 {
     public const string CacheSubfolder = "movielens";
 
-    public static MovieLensData Resolve(MovieLensRelease release, string? localPath, string cacheFolder, bool offline, TextWriter log)
+    /// <param name="generate">Makes the stand-in for <paramref name="release"/> when there is no data; null for
+    /// <see cref="GeneratedMovieRatings"/>' default catalogue.</param>
+    public static MovieLensData Resolve(MovieLensRelease release, string? localPath, string cacheFolder, bool offline, TextWriter log,
+        Func<MovieLensRelease, GeneratedStandIn>? generate = null)
     {
         string name = MovieLensDownloads.NameOf(release);
 
@@ -45,7 +51,14 @@ public static class MovieLensDataSets
             }
         }
 
-        // 4. Generated ratings with hidden tastes, in ML-1M's shape.
+        // 4. Generated ratings: the caller's stand-in, else hidden tastes in ML-1M's catalogue shape.
+        if (generate is not null)
+        {
+            var standIn = generate(release);
+            log.WriteLine($"Using GENERATED movie ratings (not {name}): {standIn.Ratings.Count:N0} ratings by {standIn.Ratings.UserCount:N0} users " +
+                          $"of {standIn.Ratings.ItemCount:N0} movies, {standIn.How}.");
+            return new MovieLensData(standIn.Ratings, DataSourceKind.Generated, standIn.Name, $"{standIn.Name} ({standIn.How})");
+        }
         var (ratings, movies) = GeneratedMovieRatings.Create();
         var generated = UserItemRatings.Create(ratings, movies, Recommendation.RatingScale.WholeStars);
         log.WriteLine($"Using GENERATED movie ratings (not {name}): {generated.Count:N0} ratings by {generated.UserCount:N0} users of {generated.ItemCount:N0} movies, " +

@@ -16,7 +16,7 @@ public sealed class RecipesInClusterModeTests : IDisposable
 
     [Theory]
     [InlineData("anomaly-detection")]
-    [InlineData("ncf-recommendation")]
+    [InlineData("ncf-recommendation", "--dataset", "ml-100k")] // generated in ML-100K's size
     [InlineData("xray", "--phantoms", "80", "--batch-size", "8")] // phantoms, a few steps
     [InlineData("object-detection", "--scenes", "40", "--batch-size", "8")] // generated scenes, a few steps
     public void Both_workers_take_every_step_through_the_ring(string recipe, params string[] quick)
