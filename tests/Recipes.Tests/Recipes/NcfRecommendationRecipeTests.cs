@@ -19,6 +19,7 @@ public sealed class NcfRecommendationRecipeTests : IDisposable
     static JsonElement Metrics(string folder)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "metrics.json")));
+        MetricsConvention.AssertFollowed(document.RootElement);
         return document.RootElement.Clone();
     }
 
