@@ -44,6 +44,10 @@ public sealed record TrainerSettings
     /// <summary>A file to which each completed step appends the samples this process used for it (for checking that
     /// distributed training uses every sample of every batch exactly once); null for none.</summary>
     public string? SampleLogPath { get; init; }
+    /// <summary>Training batches read ahead of the steps on a background thread (<see cref="BatchPrefetcher"/>), so
+    /// that reading, decoding and assembling them overlaps the computation; 0 reads each on the replicas' threads
+    /// at the start of its step. Either way the batches are the same.</summary>
+    public int PrefetchBatches { get; init; } = 2;
 }
 
 /// <summary>
@@ -155,21 +159,26 @@ public sealed class Trainer : IDisposable
             long epochSamplesThisRun = 0;
             double stepSeconds = 0; // training steps only: validation and checkpoints are not throughput
             foreach (var model in _replicas.Models) model.train();
+            // Per epoch, not across epochs: a source may change between epochs (fresh negatives each epoch).
+            using var prefetcher = Settings.PrefetchBatches > 0
+                ? new BatchPrefetcher(train, PlanEpoch(order, firstBatch, batchesPerEpoch, iteration), Settings.PrefetchBatches)
+                : null;
 
             for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
             {
                 var stepClock = Stopwatch.StartNew();
                 using var stepScope = NewDisposeScope();
+                using var prepared = prefetcher?.Next();
                 int start = batch * batchSize, count = Math.Min(batchSize, train.Count - start);
                 double rate = Settings.Schedule?.RateAt(checked((int)iteration), epoch) ?? OptimizerLearningRate();
                 SetOptimizerLearningRate(rate);
                 // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
-                torch.random.manual_seed(unchecked(Settings.Seed * 1_000_003L + iteration)).Dispose();
+                torch.random.manual_seed(StepSeed(iteration)).Dispose();
 
                 double loss;
                 try
                 {
-                    loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
+                    loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses, prepared);
                     sampleLog?.Write(iteration + 1, epoch, order.AsSpan(start, count), Settings.Processes.LastSumContribution);
                 }
                 catch (ProcessGroupFailedException error) when (CheckpointPath is not null)
@@ -404,14 +413,19 @@ public sealed class Trainer : IDisposable
     /// This process computes its share (all of it when training alone); in a process group the weighted
     /// gradients are summed across processes, and if the group loses a member meanwhile the batch is shared
     /// out again among the survivors and computed again, so every sample of it is used exactly once.</summary>
-    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, int[][] replicaSlices, double[] shares, double[] replicaLosses)
+    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, int[][] replicaSlices, double[] shares, double[] replicaLosses,
+        PreparedBatch? prepared)
     {
         var processes = Settings.Processes;
         while (true)
         {
             var (offset, end) = ShareOf(batch.Length, processes.Rank, processes.Size);
             SplitAcrossReplicas(batch[offset..end], batch.Length, replicaSlices, shares);
-            _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r]));
+            // The batch read ahead serves only the share-out it was read for, and only once (a step computed again
+            // after the group re-formed reads afresh, as it would without prefetching).
+            var ahead = prepared is not null && prepared.Matches(replicaSlices) ? prepared : null;
+            prepared = null;
+            _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r], ahead));
             _replicas.AverageGradientsIntoMaster(shares);
             double loss = 0;
             for (int r = 0; r < shares.Length; r++) loss += shares[r] * replicaLosses[r];
@@ -432,16 +446,45 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    double ForwardBackward(int replica, IBatchSource data, int[] indices)
+    double ForwardBackward(int replica, IBatchSource data, int[] indices, PreparedBatch? ahead)
     {
         var model = _replicas.Models[replica];
         model.zero_grad();
         if (indices.Length == 0) return 0;
         using var scope = NewDisposeScope();
-        var (input, target) = data.GetBatch(indices);
+        // Tensors read ahead are freed with their batch after the step, not by this scope.
+        var (input, target) = ahead?.Part(replica) ?? data.GetBatch(indices);
         var loss = _loss(model.forward(input), target);
         loss.backward();
         return loss.ToDouble();
+    }
+
+    /// <summary>The seed torch's generator is set to before step <paramref name="iteration"/> (counted from 0), which
+    /// random augmentations of that step's batch also key on (<see cref="BatchSeed"/>).</summary>
+    long StepSeed(long iteration) => unchecked(Settings.Seed * 1_000_003L + iteration);
+
+    /// <summary>The batches of an epoch from <paramref name="firstBatch"/> on, as the steps will ask for them: this
+    /// process's share of each split across the replicas. Enumerated by the prefetch thread as it goes, so a share-out
+    /// that changes meanwhile (a process group re-forming) shows in later batches; earlier ones are read again.</summary>
+    IEnumerable<PlannedBatch> PlanEpoch(int[] order, int firstBatch, int batchesPerEpoch, long firstIteration)
+    {
+        int batchSize = Settings.GlobalBatchSize, replicas = _replicas.Models.Count;
+        for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
+            yield return PlanBatch(order, batch * batchSize, Math.Min(batchSize, order.Length - batch * batchSize), replicas,
+                StepSeed(firstIteration + batch - firstBatch));
+    }
+
+    PlannedBatch PlanBatch(int[] order, int start, int count, int replicas, long seed)
+    {
+        var processes = Settings.Processes;
+        var batch = order.AsSpan(start, count);
+        // Read on the prefetch thread while a group may be re-forming: a rank and size from two different group
+        // generations plan an empty share, which the step will not match and so reads for itself.
+        int rank = processes.Rank, size = processes.Size;
+        var (offset, end) = rank >= 0 && rank < size ? ShareOf(count, rank, size) : (0, 0);
+        var parts = new int[replicas][];
+        SplitAcrossReplicas(batch[offset..end], count, parts, new double[replicas]);
+        return new PlannedBatch(seed, parts);
     }
 
     /// <summary>Contiguous, near-equal slices of this process's part of the batch for each replica, with each
