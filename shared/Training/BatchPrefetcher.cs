@@ -38,6 +38,19 @@ public sealed class PreparedBatch : IDisposable
         return true;
     }
 
+    /// <summary>Puts the tensors in <paramref name="scope"/> of the consumer's thread, which then frees them with its
+    /// other tensors of the step (TorchSharp counts a thread's live tensors by its own scopes: a batch made on one
+    /// thread and freed on another outside any scope would read as a leak on the one and a surplus on the other).</summary>
+    public void JoinScope(DisposeScope scope)
+    {
+        foreach (var part in _parts)
+        {
+            if (part is not { } tensors) continue;
+            scope.Attach(tensors.Input);
+            scope.Attach(tensors.Target);
+        }
+    }
+
     public void Dispose()
     {
         for (int p = 0; p < _parts.Length; p++)

@@ -169,6 +169,7 @@ public sealed class Trainer : IDisposable
                 var stepClock = Stopwatch.StartNew();
                 using var stepScope = NewDisposeScope();
                 using var prepared = prefetcher?.Next();
+                prepared?.JoinScope(stepScope);
                 int start = batch * batchSize, count = Math.Min(batchSize, train.Count - start);
                 double rate = Settings.Schedule?.RateAt(checked((int)iteration), epoch) ?? OptimizerLearningRate();
                 SetOptimizerLearningRate(rate);
