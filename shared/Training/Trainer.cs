@@ -373,34 +373,53 @@ public sealed class Trainer : IDisposable
         var sums = new double[replicas, methods.Count];
         var counts = new long[replicas, methods.Count];
         int chunk = (to - from + replicas - 1) / replicas;
-        _replicas.Threads.Run(r =>
+        // Round k gives each replica the k-th batch of its contiguous chunk; the rounds are read ahead like training
+        // batches, under the seed a batch read on a replica's thread would see now (the last training step's).
+        int rounds = chunk == 0 ? 0 : (chunk + perReplicaBatch - 1) / perReplicaBatch;
+        long seed = torch.random.initial_seed();
+        PlannedBatch Round(int round) => new(seed, Enumerable.Range(0, replicas).Select(r =>
         {
-            var model = _replicas.Models[r];
-            model.eval();
-            using var noGrad = no_grad();
-            int end = Math.Min(to, from + (r + 1) * chunk);
-            int[] indices = new int[perReplicaBatch];
-            for (int start = from + r * chunk; start < end; start += perReplicaBatch)
+            int first = from + r * chunk + round * perReplicaBatch, end = Math.Min(to, from + (r + 1) * chunk);
+            return first >= end ? [] : Enumerable.Range(first, Math.Min(perReplicaBatch, end - first)).ToArray();
+        }).ToArray());
+        using var prefetcher = Settings.PrefetchBatches > 0 && rounds > 0
+            ? new BatchPrefetcher(data, Enumerable.Range(0, rounds).Select(Round), Settings.PrefetchBatches)
+            : null;
+        foreach (var model in _replicas.Models) model.eval();
+        try
+        {
+            for (int round = 0; round < rounds; round++)
             {
-                using var scope = NewDisposeScope();
-                int count = Math.Min(perReplicaBatch, end - start);
-                for (int i = 0; i < count; i++) indices[i] = start + i;
-                var (input, target) = data.GetBatch(indices.AsSpan(0, count));
-                var output = model.forward(input);
-                for (int m = 0; m < methods.Count; m++)
+                using var roundScope = NewDisposeScope();
+                using var prepared = prefetcher?.Next();
+                prepared?.JoinScope(roundScope);
+                int[][] parts = prepared?.Plan.Parts ?? Round(round).Parts;
+                _replicas.Threads.Run(r =>
                 {
-                    var (sum, n) = methods[m].Measure(output, target);
-                    sums[r, m] += sum;
-                    counts[r, m] += n;
-                }
-                for (int m = 0; m < setMethods.Count; m++)
-                {
-                    int width = setMethods[m].ValuesPerSample;
-                    setMethods[m].Record(output, target, rows[m].AsSpan(start * width, count * width));
-                }
+                    int[] indices = parts[r];
+                    if (indices.Length == 0) return;
+                    using var noGrad = no_grad();
+                    using var scope = NewDisposeScope();
+                    var (input, target) = prepared?.Part(r) ?? data.GetBatch(indices);
+                    var output = _replicas.Models[r].forward(input);
+                    for (int m = 0; m < methods.Count; m++)
+                    {
+                        var (sum, n) = methods[m].Measure(output, target);
+                        sums[r, m] += sum;
+                        counts[r, m] += n;
+                    }
+                    for (int m = 0; m < setMethods.Count; m++)
+                    {
+                        int width = setMethods[m].ValuesPerSample;
+                        setMethods[m].Record(output, target, rows[m].AsSpan(indices[0] * width, indices.Length * width));
+                    }
+                });
             }
-            model.train();
-        });
+        }
+        finally
+        {
+            foreach (var model in _replicas.Models) model.train();
+        }
         Array.Clear(totals);
         for (int m = 0; m < methods.Count; m++)
             for (int r = 0; r < replicas; r++)

@@ -213,4 +213,25 @@ public sealed class BatchPrefetcherTests
         var error = Assert.Throws<DataFileException>(() => trainer.Fit(failing));
         Assert.Equal("/data/digit-7.png: is not a PNG file (first bytes 00 00 00 00)", error.Message);
     }
+
+    [Fact]
+    public void Evaluation_with_batches_read_ahead_reads_every_sample_once_and_scores_as_direct_reads_do()
+    {
+        using var data = RandomSet(301, seed: 9);
+        var scores = new List<IReadOnlyDictionary<string, double>>();
+        var reads = new List<List<int>>();
+        foreach (int prefetch in new[] { 0, 2 })
+        {
+            var observed = new ObservedSource(data);
+            using var trainer = new Trainer(() => new LeNet5(4), parameters => optim.Adam(parameters, lr: 0.002),
+                (output, target) => nn.functional.cross_entropy(output, target),
+                new TrainerSettings { GlobalBatchSize = 64, Epochs = 1, Seed = 5, Master = LocalMaster.Parse("local[2]", cores: 2), PrefetchBatches = prefetch });
+            scores.Add(trainer.Evaluate(observed, [new Top1Accuracy(), new LossValidation((o, t) => nn.functional.cross_entropy(o, t))], batchSize: 50));
+            reads.Add(observed.Reads.SelectMany(r => r.Indices).Order().ToList());
+        }
+        Assert.All(reads, read => Assert.Equal(Enumerable.Range(0, 301), read));
+        Assert.Equal(scores[0]["accuracy"], scores[1]["accuracy"]);
+        // The same weights on the same bytes; 1e-6 allows for the order the replicas' sums are added in.
+        Assert.Equal(scores[0]["loss"], scores[1]["loss"], 1e-6);
+    }
 }
