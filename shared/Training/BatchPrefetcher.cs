@@ -123,8 +123,8 @@ public sealed class BatchPrefetcher : IDisposable
         var stop = _stop.Token;
         try
         {
-            // Batch assembly is copying and decoding; libtorch's pool would only compete with the replicas' threads.
-            torch.set_num_threads(1);
+            // No torch.set_num_threads here: part of what it sets (MKL's thread count) is process-wide, and would
+            // change the replicas' own setting (local[1] with 2 intra-op threads).
             foreach (var planned in _plan)
             {
                 stop.ThrowIfCancellationRequested();
