@@ -19,7 +19,8 @@ namespace Recipes.Benchmarks;
 /// (its batch source, read on the step's threads and read ahead by the prefetcher) next to the trainer alone on the
 /// same model, batch and replicas with the same batches already in memory as tensors (the source read once into an
 /// <see cref="InMemoryBatchSource"/>). A ratio near 1 means the data path costs the trainer nothing. The three
-/// configurations are measured in turn, round after round, so that load from elsewhere falls on all of them alike.
+/// configurations are measured in turn, round after round (each round starting with the next one), so that load from
+/// elsewhere falls on all of them alike.
 /// </summary>
 static class PipelineBenchmark
 {
@@ -29,6 +30,9 @@ static class PipelineBenchmark
         Func<nn.Module<Tensor, Tensor>> CreateModel, Func<IEnumerable<Parameter>, optim.Optimizer> CreateOptimizer,
         Func<Tensor, Tensor, Tensor> Loss, IReadOnlyList<ITrainingObserver> SourceObservers) : IDisposable
     {
+        /// <summary>Timed steps relative to <c>--steps</c>: more for recipes whose steps take milliseconds, fewer for slow ones.</summary>
+        public double StepsFactor { get; init; } = 1;
+
         public void Dispose() => (Source as IDisposable)?.Dispose();
     }
 
@@ -48,16 +52,27 @@ static class PipelineBenchmark
         foreach (string recipe in recipes)
         {
             using var benchmarkCase = Build(recipe, mnistSamples, master);
-            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(recipe)}: {Markup.Escape(benchmarkCase.DataPath)}, {benchmarkCase.Source.Count:N0} samples[/]");
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(recipe)}: {Markup.Escape(benchmarkCase.DataPath)}, {benchmarkCase.Source.Count:N0} samples, " +
+                                   $"{Math.Max(1, (int)Math.Round(steps * benchmarkCase.StepsFactor))} timed steps[/]");
             using var inMemory = TransformedBatchSource.Materialise(benchmarkCase.Source, benchmarkCase.Batch);
             var alone = new List<double>();
             var onStep = new List<double>();
             var ahead = new List<double>();
+            int caseSteps = Math.Max(1, (int)Math.Round(steps * benchmarkCase.StepsFactor));
+            var configurations = new (List<double> Rates, Func<double> Measure)[]
+            {
+                (alone, () => Measure(benchmarkCase, inMemory, prefetch: 0, caseSteps, [])),
+                (onStep, () => Measure(benchmarkCase, benchmarkCase.Source, prefetch: 0, caseSteps, benchmarkCase.SourceObservers)),
+                (ahead, () => Measure(benchmarkCase, benchmarkCase.Source, prefetch: 2, caseSteps, benchmarkCase.SourceObservers)),
+            };
             for (int round = 0; round < rounds; round++)
             {
-                alone.Add(Measure(benchmarkCase, inMemory, prefetch: 0, steps, []));
-                onStep.Add(Measure(benchmarkCase, benchmarkCase.Source, prefetch: 0, steps, benchmarkCase.SourceObservers));
-                ahead.Add(Measure(benchmarkCase, benchmarkCase.Source, prefetch: 2, steps, benchmarkCase.SourceObservers));
+                // Each round starts with the next configuration, so that none is always first (or last) in line.
+                for (int k = 0; k < configurations.Length; k++)
+                {
+                    var (rates, measure) = configurations[(round + k) % configurations.Length];
+                    rates.Add(measure());
+                }
                 AnsiConsole.MarkupLine($"[grey]  round {round + 1}: alone {alone[^1]:N0}, on step {onStep[^1]:N0}, ahead {ahead[^1]:N0} samples/s; load {LoadAverage()}[/]");
             }
             double aloneMedian = Median(alone), onStepMedian = Median(onStep), aheadMedian = Median(ahead);
@@ -141,7 +156,7 @@ static class PipelineBenchmark
                 var settings = NeuralCFSettings.SeedExplicit(ratings.UserCount, ratings.ItemCount, ratings.Scale.ClassCount);
                 return new Case(recipe, "generated ratings -> ToRatingBatchSource", "NeuralCF", 2800, master,
                     ratings.ToRatingBatchSource(trainRows), () => new NeuralCF(settings), p => optim.Adam(p, lr: 1e-3),
-                    (o, t) => nn.functional.cross_entropy(o, t), []);
+                    (o, t) => nn.functional.cross_entropy(o, t), []) { StepsFactor = 4 };
             }
             case "ncf-implicit":
             {
@@ -152,7 +167,7 @@ static class PipelineBenchmark
                 var settings = NeuralCFSettings.PaperNeuMF(ratings.UserCount, ratings.ItemCount);
                 return new Case(recipe, "generated ratings -> ImplicitTrainingSource (4 negatives per positive drawn as batches are read)", "NeuMF", 256, master,
                     source, () => new NeuralCF(settings), p => optim.Adam(p, lr: 1e-3),
-                    (o, t) => nn.functional.binary_cross_entropy_with_logits(o.squeeze(1), t), [source]);
+                    (o, t) => nn.functional.binary_cross_entropy_with_logits(o.squeeze(1), t), [source]) { StepsFactor = 5 };
             }
             case "anomaly":
             {
@@ -165,7 +180,7 @@ static class PipelineBenchmark
                 int replicasBuilt = 0;
                 return new Case(recipe, "nyc_taxi.csv -> features -> 50-step windows -> ToBatchSource", "LSTM", 1000, master,
                     train.ToBatchSource(), () => new LstmForecaster(features.ColumnCount, dropoutStream: 1000L + replicasBuilt++),
-                    p => optim.RMSProp(p, lr: 1e-3, alpha: 0.9, eps: 1e-8), (o, t) => nn.functional.mse_loss(o, t), []);
+                    p => optim.RMSProp(p, lr: 1e-3, alpha: 0.9, eps: 1e-8), (o, t) => nn.functional.mse_loss(o, t), []) { StepsFactor = 0.5 };
             }
             default:
                 throw new ArgumentException($"unknown recipe {recipe}");
