@@ -47,7 +47,7 @@ static class PipelineBenchmark
             }
         AnsiConsole.MarkupLine($"Input pipeline vs trainer alone: {steps} timed steps after {WarmUpSteps} warm-up steps, {rounds} rounds, " +
                                $"{Environment.ProcessorCount} cores; load average at start {LoadAverage()}");
-        var table = new Table().AddColumns("recipe", "model, batch, master", "trainer alone, in memory",
+        var table = new Table().AddColumns("recipe", "model, batch, master", "reading alone (1 thread)", "trainer alone, in memory",
             "recipe, read on the step", "ratio", "recipe, read ahead (2)", "ratio");
         foreach (string recipe in recipes)
         {
@@ -55,12 +55,14 @@ static class PipelineBenchmark
             AnsiConsole.MarkupLine($"[grey]{Markup.Escape(recipe)}: {Markup.Escape(benchmarkCase.DataPath)}, {benchmarkCase.Source.Count:N0} samples, " +
                                    $"{Math.Max(1, (int)Math.Round(steps * benchmarkCase.StepsFactor))} timed steps[/]");
             using var inMemory = TransformedBatchSource.Materialise(benchmarkCase.Source, benchmarkCase.Batch);
+            var reading = new List<double>();
             var alone = new List<double>();
             var onStep = new List<double>();
             var ahead = new List<double>();
             int caseSteps = Math.Max(1, (int)Math.Round(steps * benchmarkCase.StepsFactor));
             var configurations = new (List<double> Rates, Func<double> Measure)[]
             {
+                (reading, () => MeasureReading(benchmarkCase, caseSteps)),
                 (alone, () => Measure(benchmarkCase, inMemory, prefetch: 0, caseSteps, [])),
                 (onStep, () => Measure(benchmarkCase, benchmarkCase.Source, prefetch: 0, caseSteps, benchmarkCase.SourceObservers)),
                 (ahead, () => Measure(benchmarkCase, benchmarkCase.Source, prefetch: 2, caseSteps, benchmarkCase.SourceObservers)),
@@ -73,11 +75,11 @@ static class PipelineBenchmark
                     var (rates, measure) = configurations[(round + k) % configurations.Length];
                     rates.Add(measure());
                 }
-                AnsiConsole.MarkupLine($"[grey]  round {round + 1}: alone {alone[^1]:N0}, on step {onStep[^1]:N0}, ahead {ahead[^1]:N0} samples/s; load {LoadAverage()}[/]");
+                AnsiConsole.MarkupLine($"[grey]  round {round + 1}: reading {reading[^1]:N0}, alone {alone[^1]:N0}, on step {onStep[^1]:N0}, ahead {ahead[^1]:N0} samples/s; load {LoadAverage()}[/]");
             }
             double aloneMedian = Median(alone), onStepMedian = Median(onStep), aheadMedian = Median(ahead);
             table.AddRow(Markup.Escape(recipe), Markup.Escape($"{benchmarkCase.Model}, {benchmarkCase.Batch}, {benchmarkCase.Master}"),
-                Rate(aloneMedian), Rate(onStepMedian), Ratio(onStepMedian / aloneMedian), Rate(aheadMedian), Ratio(aheadMedian / aloneMedian));
+                Rate(Median(reading)), Rate(aloneMedian), Rate(onStepMedian), Ratio(onStepMedian / aloneMedian), Rate(aheadMedian), Ratio(aheadMedian / aloneMedian));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"samples/s: medians over the rounds, steps only (the loop's wall time from the end of the last warm-up step to the end of the last timed one, no validation); load average at end {LoadAverage()}");
@@ -118,6 +120,24 @@ static class PipelineBenchmark
         });
         trainer.Fit(source);
         return clock.SamplesPerSecond;
+    }
+
+    /// <summary>Samples/s of the data path alone: the first <paramref name="steps"/> batches of an epoch read on this
+    /// thread and freed, no training. Far above the trainer's rate, the data path cannot be what holds training back.</summary>
+    static double MeasureReading(Case benchmarkCase, int steps)
+    {
+        int[] order = Trainer.EpochOrder(benchmarkCase.Source.Count, seed: 1, epoch: 0);
+        var clock = Stopwatch.StartNew();
+        long samples = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            int start = step * benchmarkCase.Batch % order.Length, count = Math.Min(benchmarkCase.Batch, order.Length - start);
+            using var scope = NewDisposeScope();
+            using var seed = BatchSeed.Use(step);
+            benchmarkCase.Source.GetBatch(order.AsSpan(start, count));
+            samples += count;
+        }
+        return samples / clock.Elapsed.TotalSeconds;
     }
 
     sealed class StepClock(int warmUpSteps) : ITrainingObserver
