@@ -7,6 +7,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- pipeline [--recipes mnist ncf-explicit ncf-implicit anomaly] [--steps 40] [--rounds 3]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray and object-detection also python3-torchvision),
 // the PIL one python3-pil and python3-numpy; they run with /usr/bin/python3 unless --python says otherwise.
@@ -56,5 +57,15 @@ var detectionSteps = new Option<int>("--steps") { DefaultValueFactory = _ => 3, 
 var objectDetection = new Command("object-detection", "object-detection recipe: SSD training ms/image and inference (with NMS) images/s, ours vs the same network in PyTorch, batch 8, 320x320, 1/2 threads")
     { detectionBackbone, detectionSteps, python };
 objectDetection.SetAction(parsed => ObjectDetectionBenchmark.Run(parsed.GetValue(detectionBackbone)!, parsed.GetValue(detectionSteps), parsed.GetValue(python)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, allreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
+var pipelineRecipes = new Option<string[]>("--recipes") { DefaultValueFactory = _ => ["mnist", "ncf-explicit", "ncf-implicit", "anomaly"], AllowMultipleArgumentsPerToken = true,
+    Description = "Recipes whose data path to time: mnist, ncf-explicit, ncf-implicit, anomaly" };
+var pipelineSteps = new Option<int>("--steps") { DefaultValueFactory = _ => 40, Description = "Timed training steps per configuration (after 3 warm-up steps)" };
+var pipelineRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3, Description = "Rounds of the three configurations, measured in turn (medians are reported)" };
+var pipelineSamples = new Option<int>("--mnist-samples") { DefaultValueFactory = _ => 60000, Description = "Generated digits in the mnist training set" };
+var pipelineMaster = new Option<string>("--master") { DefaultValueFactory = _ => "local[2]", Description = "Replicas for every recipe" };
+var pipeline = new Command("pipeline", "Each recipe's training samples/s on its own data path (read on the step, read ahead) next to the trainer alone on the same batches in memory")
+    { pipelineRecipes, pipelineSteps, pipelineRounds, pipelineSamples, pipelineMaster };
+pipeline.SetAction(parsed => PipelineBenchmark.Run(parsed.GetValue(pipelineRecipes)!, parsed.GetValue(pipelineSteps), parsed.GetValue(pipelineRounds),
+    parsed.GetValue(pipelineSamples), parsed.GetValue(pipelineMaster)!));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
 return root.Parse(args).Invoke();

@@ -24,7 +24,7 @@ public sealed class ChestXrayBatchSource(IReadOnlyList<ChestXrayImage> images, I
     {
         int[] wanted = indices.ToArray();
         if (wanted.Length == 0) throw new ArgumentException("an empty batch was requested");
-        long pass = random.initial_seed();
+        long pass = BatchSeed.Current;
         var frames = new RgbFrame[wanted.Length];
         var problems = new DataFileException?[wanted.Length];
         Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = _workers }, slot =>

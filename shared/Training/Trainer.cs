@@ -51,6 +51,10 @@ public sealed record TrainerSettings
     /// <summary>A file to which each completed step appends the samples this process used for it (for checking that
     /// distributed training uses every sample of every batch exactly once); null for none.</summary>
     public string? SampleLogPath { get; init; }
+    /// <summary>Training batches read ahead of the steps on a background thread (<see cref="BatchPrefetcher"/>), so
+    /// that reading, decoding and assembling them overlaps the computation; 0 reads each on the replicas' threads
+    /// at the start of its step. Either way the batches are the same.</summary>
+    public int PrefetchBatches { get; init; } = 2;
 }
 
 /// <summary>
@@ -171,21 +175,27 @@ public sealed class Trainer : IDisposable
             long epochSamplesThisRun = 0;
             double stepSeconds = 0; // training steps only: validation and checkpoints are not throughput
             foreach (var model in _replicas.Models) model.train();
+            // Per epoch, not across epochs: a source may change between epochs (fresh negatives each epoch).
+            using var prefetcher = Settings.PrefetchBatches > 0
+                ? new BatchPrefetcher(train, PlanEpoch(order, firstBatch, batchesPerEpoch, iteration), Settings.PrefetchBatches)
+                : null;
 
             for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
             {
                 var stepClock = Stopwatch.StartNew();
                 using var stepScope = NewDisposeScope();
+                using var prepared = prefetcher?.Next();
+                prepared?.JoinScope(stepScope);
                 int start = batch * batchSize, count = Math.Min(batchSize, train.Count - start);
                 double rate = Settings.Schedule?.RateAt(checked((int)iteration), epoch) ?? OptimizerLearningRate();
                 SetOptimizerLearningRate(rate);
                 // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
-                torch.random.manual_seed(unchecked(Settings.Seed * 1_000_003L + iteration)).Dispose();
+                torch.random.manual_seed(StepSeed(iteration)).Dispose();
 
                 double loss;
                 try
                 {
-                    loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses);
+                    loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses, prepared);
                     sampleLog?.Write(iteration + 1, epoch, order.AsSpan(start, count), Settings.Processes.LastSumContribution);
                 }
                 catch (ProcessGroupFailedException error) when (CheckpointPath is not null)
@@ -381,34 +391,53 @@ public sealed class Trainer : IDisposable
         var sums = new double[replicas, methods.Count];
         var counts = new long[replicas, methods.Count];
         int chunk = (to - from + replicas - 1) / replicas;
-        _replicas.Threads.Run(r =>
+        // Round k gives each replica the k-th batch of its contiguous chunk; the rounds are read ahead like training
+        // batches, under the seed a batch read on a replica's thread would see now (the last training step's).
+        int rounds = chunk == 0 ? 0 : (chunk + perReplicaBatch - 1) / perReplicaBatch;
+        long seed = torch.random.initial_seed();
+        PlannedBatch Round(int round) => new(seed, Enumerable.Range(0, replicas).Select(r =>
         {
-            var model = _replicas.Models[r];
-            model.eval();
-            using var noGrad = no_grad();
-            int end = Math.Min(to, from + (r + 1) * chunk);
-            int[] indices = new int[perReplicaBatch];
-            for (int start = from + r * chunk; start < end; start += perReplicaBatch)
+            int first = from + r * chunk + round * perReplicaBatch, end = Math.Min(to, from + (r + 1) * chunk);
+            return first >= end ? [] : Enumerable.Range(first, Math.Min(perReplicaBatch, end - first)).ToArray();
+        }).ToArray());
+        using var prefetcher = Settings.PrefetchBatches > 0 && rounds > 0
+            ? new BatchPrefetcher(data, Enumerable.Range(0, rounds).Select(Round), Settings.PrefetchBatches)
+            : null;
+        foreach (var model in _replicas.Models) model.eval();
+        try
+        {
+            for (int round = 0; round < rounds; round++)
             {
-                using var scope = NewDisposeScope();
-                int count = Math.Min(perReplicaBatch, end - start);
-                for (int i = 0; i < count; i++) indices[i] = start + i;
-                var (input, target) = data.GetBatch(indices.AsSpan(0, count));
-                var output = model.forward(input);
-                for (int m = 0; m < methods.Count; m++)
+                using var roundScope = NewDisposeScope();
+                using var prepared = prefetcher?.Next();
+                prepared?.JoinScope(roundScope);
+                int[][] parts = prepared?.Plan.Parts ?? Round(round).Parts;
+                _replicas.Threads.Run(r =>
                 {
-                    var (sum, n) = methods[m].Measure(output, target);
-                    sums[r, m] += sum;
-                    counts[r, m] += n;
-                }
-                for (int m = 0; m < setMethods.Count; m++)
-                {
-                    int width = setMethods[m].ValuesPerSample;
-                    setMethods[m].Record(output, target, rows[m].AsSpan(start * width, count * width));
-                }
+                    int[] indices = parts[r];
+                    if (indices.Length == 0) return;
+                    using var noGrad = no_grad();
+                    using var scope = NewDisposeScope();
+                    var (input, target) = prepared?.Part(r) ?? data.GetBatch(indices);
+                    var output = _replicas.Models[r].forward(input);
+                    for (int m = 0; m < methods.Count; m++)
+                    {
+                        var (sum, n) = methods[m].Measure(output, target);
+                        sums[r, m] += sum;
+                        counts[r, m] += n;
+                    }
+                    for (int m = 0; m < setMethods.Count; m++)
+                    {
+                        int width = setMethods[m].ValuesPerSample;
+                        setMethods[m].Record(output, target, rows[m].AsSpan(indices[0] * width, indices.Length * width));
+                    }
+                });
             }
-            model.train();
-        });
+        }
+        finally
+        {
+            foreach (var model in _replicas.Models) model.train();
+        }
         Array.Clear(totals);
         for (int m = 0; m < methods.Count; m++)
             for (int r = 0; r < replicas; r++)
@@ -422,14 +451,19 @@ public sealed class Trainer : IDisposable
     /// This process computes its share (all of it when training alone); in a process group the weighted
     /// gradients are summed across processes, and if the group loses a member meanwhile the batch is shared
     /// out again among the survivors and computed again, so every sample of it is used exactly once.</summary>
-    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, int[][] replicaSlices, double[] shares, double[] replicaLosses)
+    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, int[][] replicaSlices, double[] shares, double[] replicaLosses,
+        PreparedBatch? prepared)
     {
         var processes = Settings.Processes;
         while (true)
         {
             var (offset, end) = ShareOf(batch.Length, processes.Rank, processes.Size);
             SplitAcrossReplicas(batch[offset..end], batch.Length, replicaSlices, shares);
-            _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r]));
+            // The batch read ahead serves only the share-out it was read for, and only once (a step computed again
+            // after the group re-formed reads afresh, as it would without prefetching).
+            var ahead = prepared is not null && prepared.Matches(replicaSlices) ? prepared : null;
+            prepared = null;
+            _replicas.Threads.Run(r => replicaLosses[r] = ForwardBackward(r, train, replicaSlices[r], ahead));
             _replicas.AverageGradientsIntoMaster(shares);
             double loss = 0;
             for (int r = 0; r < shares.Length; r++) loss += shares[r] * replicaLosses[r];
@@ -450,16 +484,45 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    double ForwardBackward(int replica, IBatchSource data, int[] indices)
+    double ForwardBackward(int replica, IBatchSource data, int[] indices, PreparedBatch? ahead)
     {
         var model = _replicas.Models[replica];
         model.zero_grad();
         if (indices.Length == 0) return 0;
         using var scope = NewDisposeScope();
-        var (input, target) = data.GetBatch(indices);
+        // Tensors read ahead are freed with their batch after the step, not by this scope.
+        var (input, target) = ahead?.Part(replica) ?? data.GetBatch(indices);
         var loss = _loss(model.forward(input), target);
         loss.backward();
         return loss.ToDouble();
+    }
+
+    /// <summary>The seed torch's generator is set to before step <paramref name="iteration"/> (counted from 0), which
+    /// random augmentations of that step's batch also key on (<see cref="BatchSeed"/>).</summary>
+    long StepSeed(long iteration) => unchecked(Settings.Seed * 1_000_003L + iteration);
+
+    /// <summary>The batches of an epoch from <paramref name="firstBatch"/> on, as the steps will ask for them: this
+    /// process's share of each split across the replicas. Enumerated by the prefetch thread as it goes, so a share-out
+    /// that changes meanwhile (a process group re-forming) shows in later batches; earlier ones are read again.</summary>
+    IEnumerable<PlannedBatch> PlanEpoch(int[] order, int firstBatch, int batchesPerEpoch, long firstIteration)
+    {
+        int batchSize = Settings.GlobalBatchSize, replicas = _replicas.Models.Count;
+        for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
+            yield return PlanBatch(order, batch * batchSize, Math.Min(batchSize, order.Length - batch * batchSize), replicas,
+                StepSeed(firstIteration + batch - firstBatch));
+    }
+
+    PlannedBatch PlanBatch(int[] order, int start, int count, int replicas, long seed)
+    {
+        var processes = Settings.Processes;
+        var batch = order.AsSpan(start, count);
+        // Read on the prefetch thread while a group may be re-forming: a rank and size from two different group
+        // generations plan an empty share, which the step will not match and so reads for itself.
+        int rank = processes.Rank, size = processes.Size;
+        var (offset, end) = rank >= 0 && rank < size ? ShareOf(count, rank, size) : (0, 0);
+        var parts = new int[replicas][];
+        SplitAcrossReplicas(batch[offset..end], count, parts, new double[replicas]);
+        return new PlannedBatch(seed, parts);
     }
 
     /// <summary>Contiguous, near-equal slices of this process's part of the batch for each replica, with each

@@ -7,7 +7,7 @@ namespace Recipes.Runtime.Vision;
 /// <summary>
 /// An image set as an <see cref="IBatchSource"/> for the <see cref="Trainer"/>: each requested batch is decoded
 /// and transformed in parallel on demand, so the set never has to fit in memory. Random transforms are seeded
-/// per image from the pipeline seed, the image index and torch's current seed, which the Trainer resets from
+/// per image from the pipeline seed, the image index and the step's seed (<see cref="BatchSeed"/>), which the Trainer sets from
 /// (seed, iteration) before every step: augmentations differ between epochs, do not depend on how many
 /// replicas share the batch, and repeat exactly after a resume. A file that cannot be used is recorded in
 /// <see cref="Skipped"/> and replaced by the next usable image, keeping batch shapes whole (strict pipelines
@@ -39,7 +39,7 @@ public sealed class ImageBatchSource : IBatchSource
     {
         int[] wanted = indices.ToArray();
         if (wanted.Length == 0) throw new ArgumentException("an empty batch was requested");
-        long pass = random.initial_seed();
+        long pass = BatchSeed.Current;
         var images = new ProcessedImage[wanted.Length];
         Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, slot => images[slot] = ProcessUsable(wanted[slot], pass));
 
