@@ -253,7 +253,7 @@ public static class ClusterWorker
             {
                 if (e.Member.Address.Equals(_cluster.SelfAddress) || _cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Removed)
                     Fail(_job.Task.IsCompletedSuccessfully ? DroppedByTheDriver : "the driver removed this worker from the job");
-                else if (e.Member.HasRole("driver")) Timers.StartSingleTimer("driver-removed", new DriverRemoved(e.Member.Address), TimeSpan.FromSeconds(2));
+                else if (e.Member.HasRole("driver")) Timers.StartSingleTimer("driver-removed", new DriverRemoved(e.Member.Address), TimeSpan.FromSeconds(5));
             });
             Receive<DriverRemoved>(removed =>
             {
