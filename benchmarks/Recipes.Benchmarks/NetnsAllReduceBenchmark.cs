@@ -125,4 +125,15 @@ static partial class NetnsAllReduceBenchmark
     private static partial Regex AllReduceLine();
 
     static int ClusterAcrossHosts() => ClusterTrainingBenchmark.RunAcrossHosts();
+
+    /// <summary>Only the mnist job across hosts (beside local[2], and with a straggler).</summary>
+    public static int RunTraining()
+    {
+        if (NetworkHosts.WhyUnavailable() is string why)
+        {
+            AnsiConsole.MarkupLine($"[red]cannot emulate hosts here:[/] {Markup.Escape(why)}");
+            return 1;
+        }
+        return ClusterAcrossHosts();
+    }
 }
