@@ -109,14 +109,14 @@ static partial class AllReduceBenchmark
     }
 
     /// <summary>One rank of <see cref="MpiMedians"/>: times the allreduces; rank 0 prints a line per size.</summary>
-    public static int RunMpiRank(int repeat)
+    public static int RunMpiRank(int repeat, string sizes)
     {
         using var group = Recipes.Runtime.Distributed.Mpi.MpiProcessGroup.Start();
-        foreach (double megabytes in Sizes)
+        foreach (var (megabytes, index) in sizes.Split(',').Select((s, index) => (double.Parse(s, CultureInfo.InvariantCulture), index)))
         {
             float[] values = new float[(int)(megabytes * 1024 * 1024 / sizeof(float))];
             for (int i = 0; i < values.Length; i++) values[i] = i % 1000 * 1e-3f;
-            for (int call = 0; call < 50; call++) // warm-up, as the ring's (past tier-0 JIT)
+            for (int call = 0; call < (index == 0 ? 50 : 3); call++) // warm-up, as the ring's (past tier-0 JIT on the first size)
             {
                 group.SumInPlace(values);
                 Thread.Sleep(10);

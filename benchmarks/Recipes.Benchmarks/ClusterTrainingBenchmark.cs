@@ -50,8 +50,61 @@ static partial class ClusterTrainingBenchmark
         }
     }
 
-    /// <summary>Runs the processes together until all exit; returns the output of <paramref name="measured"/>.</summary>
-    static string RunAll(string folder, (string Name, string[] Arguments)[] runs, string measured)
+    /// <summary>
+    /// The same job across emulated hosts (<see cref="Recipes.Tests.Distributed.NetworkHosts"/>): the driver and two workers
+    /// each in a network namespace of its own, every link at 1 Gbit/s, next to local[2] in one process; then again with
+    /// one worker's link at 100 Mbit/s (a straggler: every synchronous step waits for its transfers). The hosts share
+    /// this machine's cores, as the loopback run's processes do.
+    /// </summary>
+    public static int RunAcrossHosts(int epochs = 6, int samples = 20000, int batchSize = 512)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"cluster-hosts-benchmark-{Guid.NewGuid():N}");
+        try
+        {
+            string[] job = ["--offline", "--cache", Path.Combine(folder, "cache"), "--max-samples", $"{samples}", "--epochs", $"{epochs}",
+                "--batch-size", $"{batchSize}", "--seed", "1"];
+            AnsiConsole.MarkupLine($"mnist training across emulated hosts, {samples:N0} generated samples, global batch {batchSize}, median of epochs 2..{epochs}, " +
+                $"{Environment.ProcessorCount} cores shared by every host");
+            var (local, localEpoch) = Medians(RunAll(folder, [("local", [.. job, "--master", "local[2]", "--output", Path.Combine(folder, "local")])], "local"));
+            var table = new Table().AddColumn("configuration").AddColumn("training samples/s", c => c.RightAligned()).AddColumn("vs local[[2]]", c => c.RightAligned())
+                .AddColumn("epoch incl. validation, s", c => c.RightAligned()).AddColumn("job, s", c => c.RightAligned());
+            table.AddRow("local[[2]], one process", local.ToString("N0", CultureInfo.InvariantCulture), "1.00", localEpoch.ToString("F2", CultureInfo.InvariantCulture), "");
+            var ringTimes = new List<string>();
+            foreach (var (name, slowLink) in new[] { ("cluster, driver + 2 workers on 3 hosts at 1 Gbit/s", (string?)null), ("same, one worker's host at 100 Mbit/s (straggler)", "100mbit") })
+            {
+                using var hosts = new Recipes.Tests.Distributed.NetworkHosts(3, "1gbit");
+                if (slowLink is not null) hosts.SetRate(2, slowLink);
+                string join = $"{hosts.Address(0)}:2551";
+                var clock = Stopwatch.StartNew();
+                string driverOutput = "";
+                var outputs = RunAll(folder,
+                [
+                    ("driver", [.. job, "--master", "cluster[2]", "--cluster-listen", join, "--output", Path.Combine(folder, $"cluster-{slowLink ?? "1gbit"}")]),
+                    ("worker-a", ["worker", "--join", join, "--cluster-listen", $"{hosts.Address(1)}:0"]),
+                    ("worker-b", ["worker", "--join", join, "--cluster-listen", $"{hosts.Address(2)}:0"]),
+                ], "worker-a", name => hosts.Namespace(name switch { "driver" => 0, "worker-a" => 1, _ => 2 }), all => driverOutput = all["driver"]);
+                double jobSeconds = clock.Elapsed.TotalSeconds;
+                // The driver's account of the waiting: each worker's time in the ring's sums over the last epoch.
+                var ringTime = Regex.Matches(driverOutput, @"epoch done; time in the ring's gradient sums[^:]*: (.*)$", RegexOptions.Multiline).LastOrDefault();
+                if (ringTime is not null) ringTimes.Add($"{name}: last epoch, {ringTime.Groups[1].Value}");
+                var (cluster, clusterEpoch) = Medians(outputs);
+                table.AddRow(Markup.Escape(name), cluster.ToString("N0", CultureInfo.InvariantCulture), (cluster / local).ToString("F2", CultureInfo.InvariantCulture),
+                    clusterEpoch.ToString("F2", CultureInfo.InvariantCulture), jobSeconds.ToString("F1", CultureInfo.InvariantCulture));
+            }
+            AnsiConsole.Write(table);
+            foreach (string line in ringTimes) AnsiConsole.WriteLine(line);
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Runs the processes together until all exit (each inside the network namespace <paramref name="namespaceOf"/>
+    /// names, if any); returns the output of <paramref name="measured"/>.</summary>
+    static string RunAll(string folder, (string Name, string[] Arguments)[] runs, string measured, Func<string, string>? namespaceOf = null,
+        Action<IReadOnlyDictionary<string, string>>? everyOutput = null)
     {
         Directory.CreateDirectory(folder);
         var started = new List<(string Name, Process Process, Task<string> Output, Task<string> Errors)>();
@@ -61,7 +114,9 @@ static partial class ClusterTrainingBenchmark
         {
             foreach (var (name, arguments) in runs)
             {
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                var start = new ProcessStartInfo(namespaceOf is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                if (namespaceOf is not null)
+                    foreach (string argument in new[] { "netns", "exec", namespaceOf(name), "dotnet" }) start.ArgumentList.Add(argument);
                 start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mnist.dll"));
                 foreach (string argument in arguments) start.ArgumentList.Add(argument);
                 start.Environment[ClusterSecret.EnvironmentVariable] = secret;
@@ -74,6 +129,7 @@ static partial class ClusterTrainingBenchmark
                 if (run.Process.ExitCode != 0)
                     throw new InvalidOperationException($"mnist {run.Name} exited with {run.Process.ExitCode}: {run.Output.Result}{run.Errors.Result}");
             }
+            everyOutput?.Invoke(started.ToDictionary(r => r.Name, r => r.Output.Result));
             return started.Single(r => r.Name == measured).Output.Result;
         }
         finally

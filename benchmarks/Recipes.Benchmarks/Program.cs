@@ -4,6 +4,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- resnet [--images 64]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- allreduce [--repeat 10] [--fp16]   (then mnist cluster vs local[2])
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- mnist-cluster [--epochs 8] [--samples 20000] [--batch-size 512]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- netns-allreduce [--repeat 5] [--no-training | --only-training]   (as root: emulated hosts)
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
@@ -34,9 +35,17 @@ allreduce.SetAction(parsed =>
     int exitCode = AllReduceBenchmark.Run(parsed.GetValue(repeat), parsed.GetValue(halfPrecision));
     return exitCode != 0 ? exitCode : ClusterTrainingBenchmark.Run(epochs: 8, samples: 20000, batchSize: 512);
 });
-var mpiRank = new Command("mpi-rank", "One rank of the Open MPI allreduce timing (started by the allreduce benchmark through mpirun)") { repeat };
+var mpiSizes = new Option<string>("--sizes") { DefaultValueFactory = _ => "1,10,100", Description = "Megabytes to time, comma-separated" };
+var mpiRank = new Command("mpi-rank", "One rank of the Open MPI allreduce timing (started by the allreduce benchmark through mpirun)") { repeat, mpiSizes };
 mpiRank.Hidden = true;
-mpiRank.SetAction(parsed => AllReduceBenchmark.RunMpiRank(parsed.GetValue(repeat)));
+mpiRank.SetAction(parsed => AllReduceBenchmark.RunMpiRank(parsed.GetValue(repeat), parsed.GetValue(mpiSizes)!));
+var netnsRepeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 5, Description = "Timed allreduces per size (after a warm-up)" };
+var noTraining = new Option<bool>("--no-training") { Description = "Only the allreduce table, not the mnist cluster job across hosts" };
+var onlyTraining = new Option<bool>("--only-training") { Description = "Only the mnist cluster job across hosts, not the allreduce table" };
+var netnsAllreduce = new Command("netns-allreduce", "As root: ring allreduce across 2 and 3 emulated hosts (network namespaces) at 1 and 10 Gbit/s, plain and FP16, vs the link's limit " +
+    "and Open MPI; then mnist across 3 hosts at 1 Gbit/s vs local[2], and with a straggler at 100 Mbit/s") { netnsRepeat, noTraining, onlyTraining };
+netnsAllreduce.SetAction(parsed => parsed.GetValue(onlyTraining) ? NetnsAllReduceBenchmark.RunTraining()
+    : NetnsAllReduceBenchmark.Run(parsed.GetValue(netnsRepeat), !parsed.GetValue(noTraining)));
 var clusterEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 8, Description = "Epochs per configuration (the first is warm-up)" };
 var clusterSamples = new Option<int>("--samples") { DefaultValueFactory = _ => 20000, Description = "Generated training samples" };
 var clusterBatch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 512, Description = "Global batch (the recipe's default, 512)" };
@@ -67,5 +76,5 @@ var pipeline = new Command("pipeline", "Each recipe's training samples/s on its 
     { pipelineRecipes, pipelineSteps, pipelineRounds, pipelineSamples, pipelineMaster };
 pipeline.SetAction(parsed => PipelineBenchmark.Run(parsed.GetValue(pipelineRecipes)!, parsed.GetValue(pipelineSteps), parsed.GetValue(pipelineRounds),
     parsed.GetValue(pipelineSamples), parsed.GetValue(pipelineMaster)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
 return root.Parse(args).Invoke();

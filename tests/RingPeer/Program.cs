@@ -4,7 +4,8 @@
 //   verify <length>[,<length>...] [--repeat N]  allreduce known integers and count wrong elements
 //   benchmark <megabytes>[,...] [--repeat N]    time allreduces; rank 0 prints the median per size
 //   hang                                        join the ring, then never send (a hung peer)
-// Options: --fp16, --segment-kb K, --io-timeout-ms T. A ring failure prints "RING-ERROR <message>" on
+// Options: --fp16, --segment-kb K, --io-timeout-ms T, --bind ADDRESS (default 127.0.0.1), --warmup N (benchmark: untimed
+// calls before the first size, 50; later sizes, already compiled, get at most 3). A ring failure prints "RING-ERROR <message>" on
 // standard error and exits with 3.
 using System.Diagnostics;
 using System.Globalization;
@@ -12,7 +13,8 @@ using System.Net;
 using Recipes.Runtime.Distributed.Ring;
 
 var settings = new RingSettings();
-int repeat = 1;
+int repeat = 1, warmup = 50;
+var bind = IPAddress.Loopback;
 var positional = new List<string>();
 for (int i = 0; i < args.Length; i++)
 {
@@ -22,6 +24,8 @@ for (int i = 0; i < args.Length; i++)
         case "--segment-kb": settings = settings with { SegmentBytes = int.Parse(args[++i], CultureInfo.InvariantCulture) * 1024 }; break;
         case "--io-timeout-ms": settings = settings with { IoTimeout = TimeSpan.FromMilliseconds(int.Parse(args[++i], CultureInfo.InvariantCulture)) }; break;
         case "--repeat": repeat = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--bind": bind = IPAddress.Parse(args[++i]); break;
         default: positional.Add(args[i]); break;
     }
 }
@@ -31,7 +35,7 @@ if (positional.Count == 0 || positional[0] is not ("verify" or "benchmark" or "h
     return 1;
 }
 
-using var listener = new RingListener(IPAddress.Loopback);
+using var listener = new RingListener(bind);
 Console.WriteLine($"LISTENING {listener.EndPoint.Port}");
 string[] ring = (Console.ReadLine() ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 if (ring.Length < 5 || ring[0] != "RING")
@@ -56,8 +60,8 @@ try
                     Console.WriteLine(Verify(allReduce, length, round));
             break;
         case "benchmark":
-            foreach (double megabytes in positional[1].Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)))
-                Console.WriteLine(Benchmark(allReduce, megabytes, repeat));
+            foreach (var (megabytes, index) in positional[1].Split(',').Select((s, index) => (double.Parse(s, CultureInfo.InvariantCulture), index)))
+                Console.WriteLine(Benchmark(allReduce, megabytes, repeat, index == 0 ? warmup : Math.Min(warmup, 3)));
             break;
         case "hang":
             Thread.Sleep(Timeout.Infinite);
@@ -93,7 +97,7 @@ static string Verify(RingAllReduce ring, int length, int round)
     return $"VERIFIED length={length} round={round} mismatches={mismatches} first_wrong={firstWrong} ms={milliseconds.ToString("F3", CultureInfo.InvariantCulture)}";
 }
 
-static string Benchmark(RingAllReduce ring, double megabytes, int repeat)
+static string Benchmark(RingAllReduce ring, double megabytes, int repeat, int warmup)
 {
     float[] values = new float[(int)(megabytes * 1024 * 1024 / sizeof(float))];
     for (int i = 0; i < values.Length; i++) values[i] = i % 1000 * 1e-3f;
@@ -101,7 +105,7 @@ static string Benchmark(RingAllReduce ring, double megabytes, int repeat)
     // are recompiled optimised after 30 calls (and a pause), which for the vectorised FP16 conversions is a 10x difference.
     // Every rank runs the same count, since each call is a collective.
     // The pauses give the runtime the time it waits (100 ms) before recompiling a method called 30 times.
-    for (int call = 0; call < 50; call++)
+    for (int call = 0; call < warmup; call++)
     {
         ring.SumInPlace(values);
         Thread.Sleep(10);

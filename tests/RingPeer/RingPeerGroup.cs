@@ -23,8 +23,11 @@ public sealed class RingPeerGroup : IDisposable
         _errors = errors;
     }
 
-    /// <summary>Starts <paramref name="size"/> peers with <paramref name="argumentsOfRank"/> and forms their ring.</summary>
-    public static RingPeerGroup Start(int size, Func<int, IEnumerable<string>> argumentsOfRank, TimeSpan? startLimit = null)
+    /// <summary>Starts <paramref name="size"/> peers with <paramref name="argumentsOfRank"/> and forms their ring. With
+    /// <paramref name="hostOf"/>, rank r runs inside network namespace hostOf(r).Namespace (through <c>ip netns exec</c>)
+    /// and its ring listener binds hostOf(r).Address; otherwise all run here on 127.0.0.1.</summary>
+    public static RingPeerGroup Start(int size, Func<int, IEnumerable<string>> argumentsOfRank, TimeSpan? startLimit = null,
+        Func<int, (string Namespace, string Address)>? hostOf = null)
     {
         string assembly = Path.Combine(AppContext.BaseDirectory, "ring-peer.dll");
         if (!File.Exists(assembly)) throw new FileNotFoundException($"{assembly}: ring-peer was not built next to this program");
@@ -37,12 +40,19 @@ public sealed class RingPeerGroup : IDisposable
         {
             for (int rank = 0; rank < size; rank++)
             {
-                var start = new ProcessStartInfo("dotnet")
+                var start = new ProcessStartInfo(hostOf is null ? "dotnet" : "ip")
                 {
                     RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
                 };
+                if (hostOf is not null)
+                    foreach (string argument in new[] { "netns", "exec", hostOf(rank).Namespace, "dotnet" }) start.ArgumentList.Add(argument);
                 start.ArgumentList.Add(assembly);
                 foreach (string argument in argumentsOfRank(rank)) start.ArgumentList.Add(argument);
+                if (hostOf is not null)
+                {
+                    start.ArgumentList.Add("--bind");
+                    start.ArgumentList.Add(hostOf(rank).Address);
+                }
                 processes[rank] = Process.Start(start)!;
                 var lines = outputs[rank];
                 processes[rank].OutputDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
@@ -57,7 +67,7 @@ public sealed class RingPeerGroup : IDisposable
                 lock (outputs[rank]) ports[rank] = int.Parse(outputs[rank].First(l => l.StartsWith("LISTENING ", StringComparison.Ordinal))["LISTENING ".Length..], CultureInfo.InvariantCulture);
             }
             string key = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-            string endPoints = string.Join(' ', ports.Select(port => $"127.0.0.1:{port}"));
+            string endPoints = string.Join(' ', ports.Select((port, rank) => $"{(hostOf is null ? "127.0.0.1" : hostOf(rank).Address)}:{port}"));
             for (int rank = 0; rank < size; rank++)
             {
                 processes[rank].StandardInput.WriteLine($"RING {rank} 1 {key} {endPoints}");

@@ -151,6 +151,7 @@ public static class ClusterDriver
     }
 
     sealed record ProbeResult(int WorkerIndex, long Generation, bool Answered, TimeSpan Timeout);
+    sealed record StallProbeResult(int WorkerIndex, long Generation, bool Answered);
     sealed record UnreachableProbeResult(int WorkerIndex, bool Answered);
 
     sealed class DriverActor : ReceiveActor
@@ -191,6 +192,8 @@ public static class ClusterDriver
             Receive<JoinProof>(OnJoinProof);
             Receive<RingBroken>(OnRingBroken);
             Receive<ProbeResult>(OnProbeResult);
+            Receive<RingStalled>(OnRingStalled);
+            Receive<StallProbeResult>(OnStallProbeResult);
             Receive<UnreachableProbeResult>(result =>
             {
                 if (!result.Answered) OnMemberLost(_workers[result.WorkerIndex].Address, "unreachable and silent to a probe");
@@ -224,7 +227,7 @@ public static class ClusterDriver
         // Timestamps let an operator see how long a re-formation took.
         void Log(string message) => _log.WriteLine($"driver {DateTime.Now:HH:mm:ss.fff}: {message}");
 
-        long StepsDone => _brokenReports.Count > 0 ? _brokenReports.Values.Max() : 0;
+        long StepsDone => Math.Max(_brokenReports.Count > 0 ? _brokenReports.Values.Max() : 0, _lastStall?.Report.CompletedSteps ?? 0);
 
         void OnJoinProof(JoinProof proof)
         {
@@ -299,6 +302,7 @@ public static class ClusterDriver
         /// have finished the epoch's last allreduce and may leave the old ring.</summary>
         void OnEpochBoundary(EpochBoundary boundary)
         {
+            RecordRingTime(boundary);
             if (boundary.Generation != _generation || _reforming)
             {
                 Sender.Tell(new BoundaryDecision(false));
@@ -319,6 +323,24 @@ public static class ClusterDriver
             TryRegroup();
         }
 
+        // Each member's time in the ring at the latest epoch boundary, logged once every member has reported it.
+        readonly Dictionary<int, EpochBoundary> _ringTimes = [];
+
+        void RecordRingTime(EpochBoundary boundary)
+        {
+            if (boundary.EpochSeconds <= 0) return;
+            if (_ringTimes.Count > 0 && _ringTimes.Values.First().CompletedSteps != boundary.CompletedSteps) _ringTimes.Clear();
+            _ringTimes[boundary.WorkerIndex] = boundary;
+            _timeline.Add("epoch", boundary.CompletedSteps, [boundary.WorkerIndex],
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"ring {boundary.RingSeconds:F2} s of {boundary.EpochSeconds:F2} s"));
+            var members = _members.Where(m => m.Alive).ToList();
+            if (members.Any(m => !_ringTimes.ContainsKey(m.Index))) return;
+            Log($"step {boundary.CompletedSteps}: epoch done; time in the ring's gradient sums (transfers and waiting for the others): " +
+                string.Join(", ", members.Select(m => _ringTimes[m.Index]).Select(t =>
+                    $"worker {t.WorkerIndex} {t.RingSeconds:F1} s of {t.EpochSeconds:F1} s ({100 * t.RingSeconds / t.EpochSeconds:F0} %)")));
+            _ringTimes.Clear();
+        }
+
         void TryRegroup()
         {
             var members = _members.Where(m => m.Alive).ToList();
@@ -333,6 +355,61 @@ public static class ClusterDriver
         }
 
         WorkerEntry? WorkerOf(IActorRef actor) => _workers.FirstOrDefault(w => w.Actor.Equals(actor));
+
+        // The members asked whether they are alive because the ring went silent; empty when no such round runs.
+        readonly HashSet<int> _stallProbes = [];
+
+        /// <summary>A member's ring has heard nothing for a while. It may only be waiting for a slow step, so nothing is
+        /// decided on that: every member is asked directly, and one that does not answer within the probe time (a host
+        /// cut off from the network, a hung process) is lost; the survivors then leave the stalled collective at once.
+        /// One round at a time: the reports repeat while the silence lasts.</summary>
+        void OnRingStalled(RingStalled stalled)
+        {
+            if (stalled.Generation != _generation || _reforming || _stallProbes.Count > 0 || WorkerOf(Sender) is null) return;
+            foreach (var member in _members.Where(m => m.Alive && m.ExitCode is null))
+            {
+                int index = member.Index;
+                long generation = _generation;
+                _stallProbes.Add(index);
+                member.Actor.Ask<ProbeAnswer>(new Probe(generation), _settings.ProbeTimeout)
+                    .PipeTo(Self, success: _ => new StallProbeResult(index, generation, true), failure: _ => new StallProbeResult(index, generation, false));
+            }
+            _lastStall = (WorkerOf(Sender)!, stalled);
+        }
+
+        (WorkerEntry Reporter, RingStalled Report)? _lastStall;
+
+        void OnStallProbeResult(StallProbeResult result)
+        {
+            if (!_stallProbes.Remove(result.WorkerIndex) || result.Generation != _generation || result.Answered) return;
+            var (reporter, report) = _lastStall!.Value;
+            MarkLost(_workers[result.WorkerIndex], $"the ring stalled ({reporter.Name}: {report.Detail}) and it did not answer within {_settings.ProbeTimeout.TotalSeconds:0.#} s");
+        }
+
+        /// <summary>A member of the running ring is lost: the survivors may be waiting in a collective for it (a host cut
+        /// off from the network closes no connection), so tell them to leave the ring, probe them as for a broken ring,
+        /// and form the next one from their reports.</summary>
+        void ReformWithout(WorkerEntry lost)
+        {
+            if (!_members.Contains(lost)) return;
+            _stallProbes.Clear();
+            if (!_reforming)
+            {
+                _reforming = true;
+                // Members waiting at an epoch boundary for newcomers go on without them; the newcomers wait for the next one.
+                foreach (var asker in _boundaryAskers.Values) asker.Tell(new BoundaryDecision(false));
+                _boundaryAskers.Clear();
+                _boundaryRegroups = false;
+                _boundaryStep = -1;
+                Log($"step {StepsDone}: ring generation {_generation} lost a member; the others leave it");
+                foreach (var member in _members.Where(m => m.Alive))
+                {
+                    _probesPending.Add(member.Index);
+                    SendProbe(member, _disconnected.Contains(member.Address) ? ClosedConnectionProbeTimeout : _settings.ProbeTimeout);
+                }
+            }
+            foreach (var member in _members.Where(m => m.Alive)) member.Actor.Tell(new LeaveRing(_generation));
+        }
 
         void OnRingBroken(RingBroken broken)
         {
@@ -421,6 +498,7 @@ public static class ClusterDriver
             Log($"step {StepsDone}: lost {worker}: {how}; downing it");
             _timeline.Add("lost", StepsDone, [worker.Index], how);
             _cluster.Down(worker.Address);
+            if (worker.ExitCode is null) ReformWithout(worker);
         }
 
         /// <summary>Once every probe is answered or timed out and every survivor has reported the broken ring
@@ -445,6 +523,13 @@ public static class ClusterDriver
         void OnJobFinished(JobFinished finished)
         {
             var worker = WorkerOf(Sender) ?? _workers.FirstOrDefault(w => w.Actor.Path.Address.Equals(Sender.Path.Address));
+            if (worker is { Alive: false } && !_newcomers.Contains(worker))
+            {
+                // Downed earlier (cut off, then back): the job went on without it; its end changes nothing.
+                Log($"{worker}, lost earlier, ended with exit code {finished.ExitCode}; ignored: the job went on without it");
+                Sender.Tell(new Acknowledged());
+                return;
+            }
             // Every member ends with the same weights (synchronous training), so the first to finish well gives the result.
             bool wantResults = worker is not null && finished.ExitCode == 0 && _results is null && _settings.OutputFolder is not null
                 && !_newcomers.Contains(worker);

@@ -30,14 +30,23 @@ public sealed record RingPlan(long Generation, int Rank, string[] EndPoints, str
     int Cores = 1, bool HalfPrecision = false);
 
 /// <summary>Worker -> driver at the end of an epoch: do newcomers join here? Every member asking at the same
-/// step gets the same <see cref="BoundaryDecision"/>.</summary>
-public sealed record EpochBoundary(int WorkerIndex, long Generation, long CompletedSteps);
+/// step gets the same <see cref="BoundaryDecision"/>. <paramref name="RingSeconds"/> of the epoch's <paramref name="EpochSeconds"/>
+/// went into the ring's gradient sums (transfers, and waiting for slower members or links): the driver's timeline shows it.</summary>
+public sealed record EpochBoundary(int WorkerIndex, long Generation, long CompletedSteps, double RingSeconds = 0, double EpochSeconds = 0);
 
 /// <summary>Driver -> worker: <paramref name="Regroup"/> true means a new ring plan with newcomers follows.</summary>
 public sealed record BoundaryDecision(bool Regroup);
 
 /// <summary>Worker -> driver: ring <paramref name="Generation"/> failed after <paramref name="CompletedSteps"/> steps.</summary>
 public sealed record RingBroken(long Generation, long CompletedSteps, string Reason);
+
+/// <summary>Worker -> driver: ring <paramref name="Generation"/> has waited in silence (<paramref name="Detail"/>) after
+/// <paramref name="CompletedSteps"/> steps; the driver checks that every member is alive.</summary>
+public sealed record RingStalled(long Generation, long CompletedSteps, string Detail);
+
+/// <summary>Driver -> worker: a member of ring <paramref name="Generation"/> was lost; leave the ring now (a collective
+/// waiting in it ends), report where you stand, and wait for the next plan.</summary>
+public sealed record LeaveRing(long Generation);
 
 /// <summary>Driver -> worker (and back): are you alive?</summary>
 public sealed record Probe(long Generation);

@@ -21,17 +21,26 @@ namespace Recipes.Runtime.Distributed.Cluster;
 /// </summary>
 public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
 {
+    /// <summary>Where a member stands at the end of an epoch, and how long the epoch's gradient sums took it.</summary>
+    public readonly record struct EpochEnd(long Generation, long CompletedSteps, double RingSeconds, double EpochSeconds);
+
     readonly RingListener _listener;
     readonly RingSettings _settings;
     readonly Action<RingBroken> _report;
     readonly TimeSpan _planTimeout;
     readonly TextWriter _log;
-    readonly Func<long, long, CancellationToken, bool> _regroupAt;
+    readonly Func<EpochEnd, CancellationToken, bool> _regroupAt;
+    // Seconds this epoch inside the ring's training-step sums (sending, receiving, and waiting for the others to
+    // arrive), and since the epoch began: a slow link or a slow member shows as a larger share on every member.
+    double _ringSeconds;
+    readonly System.Diagnostics.Stopwatch _epochClock = System.Diagnostics.Stopwatch.StartNew();
     readonly CancellationTokenSource _aborted = new();
     readonly object _gate = new();
+    long _leftGeneration; // the newest generation the driver told this worker to leave
+    CancellationTokenSource? _forming; // the formation in progress, cancelled when told to leave its generation
     RingPlan? _latestPlan;
     string? _abortReason;
-    RingAllReduce? _ring;
+    volatile RingAllReduce? _ring; // read by LeaveRing and Abort on Akka's threads
     RingPlan? _ringPlan;
     bool _catchUpDone;
     long _completed;
@@ -39,9 +48,9 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
     (int Rank, int Size) _attempt; // the place this worker last contributed from
     float[] _scratch = [];
 
-    /// <param name="regroupAt">Asks the driver at an epoch boundary (generation, completed steps) whether newcomers join
+    /// <param name="regroupAt">Asks the driver at an epoch boundary (generation, completed steps, this epoch's time in the ring) whether newcomers join
     /// there; the token is cancelled when the job is aborted.</param>
-    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, Func<long, long, CancellationToken, bool> regroupAt,
+    public ClusterProcessGroup(RingListener listener, RingSettings settings, Action<RingBroken> report, Func<EpochEnd, CancellationToken, bool> regroupAt,
         TimeSpan planTimeout, TextWriter log)
     {
         _regroupAt = regroupAt;
@@ -51,6 +60,10 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
         _planTimeout = planTimeout;
         _log = log;
     }
+
+    /// <summary>Told each time the current ring has waited in silence for another <see cref="RingSettings.StallReportAfter"/>
+    /// (the worker passes it to the driver, which then checks the members are alive).</summary>
+    public Action<RingStalled>? ReportStall { get; init; }
 
     public int Rank => CurrentPlan.Rank;
     public int Size => CurrentPlan.EndPoints.Length;
@@ -83,7 +96,10 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
         bool regroup;
         try
         {
-            regroup = _regroupAt(generation, _completed, _aborted.Token);
+            var end = new EpochEnd(generation, _completed, _ringSeconds, _epochClock.Elapsed.TotalSeconds);
+            _ringSeconds = 0;
+            _epochClock.Restart();
+            regroup = _regroupAt(end, _aborted.Token);
         }
         catch (Exception) when (_aborted.IsCancellationRequested)
         {
@@ -168,6 +184,27 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
         }
     }
 
+    /// <summary>The driver found a member of ring <paramref name="generation"/> lost (called on Akka's threads): leave that
+    /// ring now, ending the collective waiting in it (for a member cut off from the network it would wait until the ring's
+    /// I/O timeout), so that this worker reports where it stands and takes the next plan at once.</summary>
+    public void LeaveRing(long generation)
+    {
+        lock (_gate)
+        {
+            if (generation <= _leftGeneration) return;
+            _leftGeneration = generation;
+            if (_forming is not null && _formingGeneration <= generation) _forming.Cancel();
+        }
+        var ring = _ring;
+        if (ring is not null && ring.Generation <= generation)
+        {
+            _log.WriteLine($"cluster: the driver lost a member of ring generation {ring.Generation}: leaving it");
+            ring.Dispose();
+        }
+    }
+
+    long _formingGeneration;
+
     /// <summary>The job cannot go on (the driver is gone): wake and fail whatever the training thread waits for.</summary>
     public void Abort(string reason)
     {
@@ -177,6 +214,7 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
             Monitor.PulseAll(_gate);
         }
         _aborted.Cancel();
+        lock (_gate) _forming?.Cancel();
         _ring?.Dispose();
     }
 
@@ -201,23 +239,44 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
                 }
                 ThrowIfAborted();
                 plan = _latestPlan!;
+                _forming = new CancellationTokenSource();
+                _formingGeneration = plan.Generation;
+                if (plan.Generation <= _leftGeneration) _forming.Cancel();
             }
             try
             {
-                _ring = RingAllReduce.Form(_listener, plan.Rank, plan.EndPoints.Select(IPEndPoint.Parse).ToArray(), plan.Generation,
-                    Convert.FromHexString(plan.KeyHex), _settings with { HalfPrecision = plan.HalfPrecision });
+                var ring = RingAllReduce.Form(_listener, plan.Rank, plan.EndPoints.Select(IPEndPoint.Parse).ToArray(), plan.Generation,
+                    Convert.FromHexString(plan.KeyHex), _settings with { HalfPrecision = plan.HalfPrecision }, _forming.Token);
+                if (ReportStall is { } report)
+                {
+                    long generation = plan.Generation;
+                    ring.Stalled = (peer, silence) => report(new RingStalled(generation, _completed, $"{peer} sent nothing for {silence.TotalSeconds:0.#} s"));
+                }
+                _ring = ring;
+                // Told to leave this generation while it formed: the next collective fails and reports as for a broken ring.
+                lock (_gate)
+                    if (plan.Generation <= _leftGeneration) ring.Dispose();
                 _ringPlan = plan;
                 _catchUpDone = plan.DonorRank < 0;
                 _log.WriteLine($"cluster: ring generation {plan.Generation}: rank {plan.Rank} of {plan.EndPoints.Length}, " +
                     $"{plan.Cores} core{(plan.Cores == 1 ? "" : "s")} for this worker");
                 return;
             }
-            catch (RingPeerException error)
+            catch (Exception error) when (error is RingPeerException or OperationCanceledException)
             {
                 ThrowIfAborted();
-                _log.WriteLine($"cluster: forming ring generation {plan.Generation} failed: {error.Message}");
-                _report(new RingBroken(plan.Generation, _completed, error.Message));
+                string reason = error is OperationCanceledException ? "the driver lost one of its members" : error.Message;
+                _log.WriteLine($"cluster: forming ring generation {plan.Generation} failed: {reason}");
+                _report(new RingBroken(plan.Generation, _completed, reason));
                 afterGeneration = plan.Generation;
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _forming.Dispose();
+                    _forming = null;
+                }
             }
         }
     }
@@ -272,7 +331,9 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
                 return;
             }
             _attempt = (Rank, Size);
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             _ring!.SumInPlace(values);
+            _ringSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
             values.Span.CopyTo(_lastResult);
             _completed++;
             LastSumContribution = _attempt;
@@ -281,7 +342,11 @@ public sealed class ClusterProcessGroup : IElasticProcessGroup, IDisposable
         {
             ThrowIfAborted();
             long failed = CurrentPlan.Generation;
-            _log.WriteLine($"cluster: ring generation {failed} failed after step {_completed}: {error.Message}");
+            bool left;
+            lock (_gate) left = failed <= _leftGeneration;
+            _log.WriteLine(left
+                ? $"cluster: left ring generation {failed} after step {_completed} on the driver's word"
+                : $"cluster: ring generation {failed} failed after step {_completed}: {error.Message}");
             _ring?.Dispose();
             _ring = null;
             _report(new RingBroken(failed, _completed, error.Message));

@@ -7,7 +7,8 @@ using ScottPlot;
 namespace Recipes.Runtime.Distributed.Cluster;
 
 /// <summary>One thing that happened to a cluster job, <see cref="Seconds"/> after the driver started.</summary>
-/// <param name="Kind">joined, refused, ring, lost, finished or left.</param>
+/// <param name="Kind">joined, refused, ring, lost, finished, left, or epoch (a member's time in the ring's gradient sums
+/// over the epoch that just ended, in <paramref name="Detail"/>).</param>
 /// <param name="Workers">The worker concerned, or a new ring's members by rank.</param>
 public sealed record ClusterEvent(double Seconds, string Kind, long Step, int[] Workers, string Detail);
 
@@ -89,6 +90,22 @@ public sealed class ClusterTimeline
                 success ? finishedLegend : $"ended with {finished.Detail}";
             if (success) finishedLegend = "";
         }
+
+        // Each member's share of the epoch spent in the ring's sums (transfers, waiting for a slower member or link),
+        // written under its lane at the epoch's end while there are few enough epochs to read them.
+        var epochs = events.Where(e => e.Kind == "epoch").ToList();
+        if (epochs.Count <= 20 * Math.Max(1, workerCount))
+            foreach (var epoch in epochs)
+            {
+                var share = System.Text.RegularExpressions.Regex.Match(epoch.Detail, @"ring ([\d.]+) s of ([\d.]+) s");
+                if (!share.Success) continue;
+                double ring = double.Parse(share.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                double total = double.Parse(share.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+                var text = plot.Add.Text($"ring {100 * ring / Math.Max(total, 1e-9):F0}%", epoch.Seconds, -epoch.Workers[0] - 0.22);
+                text.LabelFontColor = Colors.DimGray;
+                text.LabelFontSize = 10;
+                text.LabelAlignment = Alignment.UpperRight;
+            }
 
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         for (int worker = 0; worker < workerCount; worker++) ticks.AddMajor(-worker, $"worker {worker}");

@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Actor;
+using Akka.Cluster;
 using Recipes.Runtime.Distributed.Ring;
 using ClusterEvents = Akka.Cluster.ClusterEvent;
 
@@ -41,8 +42,9 @@ public static class ClusterWorker
         IActorRef? actor = null;
         int workerIndex = -1;
         using var group = new ClusterProcessGroup(listener, settings.Ring, broken => actor?.Tell(broken),
-            (generation, steps, aborted) => AskRegroup(actor!, new EpochBoundary(workerIndex, generation, steps), settings.RingPlanTimeout, aborted),
-            settings.RingPlanTimeout, log) { JoinTimeout = settings.JobTimeout };
+            (end, aborted) => AskRegroup(actor!, new EpochBoundary(workerIndex, end.Generation, end.CompletedSteps, end.RingSeconds, end.EpochSeconds),
+                settings.RingPlanTimeout, aborted),
+            settings.RingPlanTimeout, log) { JoinTimeout = settings.JobTimeout, ReportStall = stalled => actor?.Tell(stalled) };
         string name = $"{Environment.MachineName}/{Environment.ProcessId}";
         actor = system.ActorOf(Props.Create(() => new WorkerActor(settings, name, listener.EndPoint.ToString(), group, job, log)), "worker");
         log.WriteLine($"worker {name}: joining the driver at {settings.Driver}; ring listener at {listener.EndPoint}");
@@ -135,9 +137,13 @@ public static class ClusterWorker
 
     sealed record RetryJoin;
     sealed record DriverSilent(Address Address);
-    sealed record DriverProbed(bool Answered);
+    sealed record DriverRemoved(Address Address);
+    sealed record DriverProbed(bool Answered, bool Unreachable = false);
     static readonly TimeSpan DriverSilenceLimit = TimeSpan.FromSeconds(20);
     static readonly TimeSpan DriverProbeTimeout = TimeSpan.FromSeconds(3);
+    static readonly TimeSpan DriverUnreachableProbeTimeout = TimeSpan.FromSeconds(5);
+    const string DroppedByTheDriver = "the driver removed this worker from the job (it stopped answering: cut off, or too slow); the job goes on without it, " +
+        "so this worker's checkpoint is not the job's: do not resume from it";
 
     sealed class WorkerActor : ReceiveActor, IWithTimers
     {
@@ -186,6 +192,8 @@ public static class ClusterWorker
             Receive<RingPlan>(plan => _group.Offer(plan));
             Receive<Probe>(probe => Sender.Tell(new ProbeAnswer(probe.Generation)));
             Receive<RingBroken>(broken => _driver?.Tell(broken));
+            Receive<RingStalled>(stalled => _driver?.Tell(stalled));
+            Receive<LeaveRing>(leave => _group.LeaveRing(leave.Generation));
             Receive<EpochBoundary>(boundary => _driver?.Forward(boundary));
             Receive<JobFinished>(finished =>
             {
@@ -195,9 +203,16 @@ public static class ClusterWorker
             Receive<ResultChunk>(chunk => _driver?.Forward(chunk));
             Receive<ResultsSent>(sent => _driver?.Forward(sent));
             // Unreachable may mean busy: give the driver a while to come back before giving up.
+            // Unreachable may mean busy: ask the driver itself (its actor answers even when its machine is busy), and
+            // give it a while to come back before giving up. A driver cut off from the network answers nothing: the
+            // workers then stop within seconds, as when it dies, instead of training on with nobody to report to.
             Receive<ClusterEvents.UnreachableMember>(e =>
             {
-                if (e.Member.HasRole("driver")) Timers.StartSingleTimer("driver-lost", new DriverSilent(e.Member.Address), DriverSilenceLimit);
+                if (!e.Member.HasRole("driver")) return;
+                Timers.StartSingleTimer("driver-lost", new DriverSilent(e.Member.Address), DriverSilenceLimit);
+                if (_driver is null || _jobDone) return;
+                _driver.Ask<ProbeAnswer>(new Probe(-1), DriverUnreachableProbeTimeout)
+                    .PipeTo(Self, success: _ => new DriverProbed(true, Unreachable: true), failure: _ => new DriverProbed(false, Unreachable: true));
             });
             Receive<ClusterEvents.ReachableMember>(e =>
             {
@@ -213,15 +228,37 @@ public static class ClusterWorker
             });
             Receive<DriverProbed>(probed =>
             {
-                if (!probed.Answered)
-                    Fail($"lost the driver at {_settings.Driver} (the connection closed and it did not answer within {DriverProbeTimeout.TotalSeconds:0} s); " +
+                if (probed.Answered) return;
+                Fail(probed.Unreachable
+                    ? $"lost the driver at {_settings.Driver} (unreachable, and it did not answer within {DriverUnreachableProbeTimeout.TotalSeconds:0} s); " +
+                        "restart the driver with --resume, then the workers"
+                    : $"lost the driver at {_settings.Driver} (the connection closed and it did not answer within {DriverProbeTimeout.TotalSeconds:0} s); " +
                         "restart the driver with --resume, then the workers");
             });
             Receive<DriverSilent>(silent => Fail($"lost the driver at {silent.Address} (unreachable for {DriverSilenceLimit.TotalSeconds:0} s); restart the driver with --resume, then the workers"));
+            // Downed by the driver (cut off from the network for longer than a probe, then back): the job went on without
+            // this worker, which must not touch it again. Its view of the cluster may then also show the driver removed.
+            Receive<ClusterEvents.MemberDowned>(e =>
+            {
+                // (A worker refused at the door is downed too, after its refusal, which says why.)
+                if (e.Member.Address.Equals(_cluster.SelfAddress) && _job.Task.IsCompletedSuccessfully) Fail(DroppedByTheDriver);
+            });
+            Receive<Akka.Remote.ThisActorSystemQuarantinedEvent>(_ =>
+            {
+                if (_job.Task.IsCompletedSuccessfully) Fail(DroppedByTheDriver);
+            });
+            // A worker back from a cut may see the driver removed just before it hears it was itself downed: wait a moment
+            // for that, so that it says which happened.
             Receive<ClusterEvents.MemberRemoved>(e =>
             {
-                if (e.Member.Address.Equals(_cluster.SelfAddress)) Fail("the driver removed this worker from the job");
-                else if (e.Member.HasRole("driver")) Fail($"lost the driver at {e.Member.Address} (removed); restart the driver with --resume, then the workers");
+                if (e.Member.Address.Equals(_cluster.SelfAddress) || _cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Removed)
+                    Fail(_job.Task.IsCompletedSuccessfully ? DroppedByTheDriver : "the driver removed this worker from the job");
+                else if (e.Member.HasRole("driver")) Timers.StartSingleTimer("driver-removed", new DriverRemoved(e.Member.Address), TimeSpan.FromSeconds(5));
+            });
+            Receive<DriverRemoved>(removed =>
+            {
+                if (_cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Removed && _job.Task.IsCompletedSuccessfully) Fail(DroppedByTheDriver);
+                else Fail($"lost the driver at {removed.Address} (removed); restart the driver with --resume, then the workers");
             });
             Receive<ClusterEvents.IMemberEvent>(_ => { });
         }
@@ -231,6 +268,7 @@ public static class ClusterWorker
             _cluster.Subscribe(Self, ClusterEvents.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvents.IMemberEvent), typeof(ClusterEvents.UnreachableMember), typeof(ClusterEvents.ReachableMember));
             Context.System.EventStream.Subscribe(Self, typeof(Akka.Remote.DisassociatedEvent));
+            Context.System.EventStream.Subscribe(Self, typeof(Akka.Remote.ThisActorSystemQuarantinedEvent));
             Self.Tell(new RetryJoin());
             Timers.StartPeriodicTimer("join", new RetryJoin(), TimeSpan.FromSeconds(1));
         }

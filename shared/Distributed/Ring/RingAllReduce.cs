@@ -54,13 +54,22 @@ public sealed class RingAllReduce : IDisposable
     public RingMember Next => Members[(Rank + 1) % Size];
     public RingMember Previous => Members[(Rank + Size - 1) % Size];
 
+    /// <summary>Called (on the thread inside <see cref="SumInPlace"/>) each time the previous neighbour has sent nothing
+    /// for another <see cref="RingSettings.StallReportAfter"/>, with the total silence so far.</summary>
+    public Action<RingMember, TimeSpan>? Stalled { get; set; }
+
     /// <summary>
     /// Connects this process into the ring of <paramref name="endPoints"/> (rank i listens at endPoints[i]):
     /// it connects to rank+1 and accepts rank-1 on <paramref name="listener"/>. Connections that present a
     /// different generation or key (a stale ring, a stranger) are refused and the wait goes on.
     /// </summary>
     public static RingAllReduce Form(RingListener listener, int rank, IReadOnlyList<IPEndPoint> endPoints, long generation,
-        ReadOnlySpan<byte> key, RingSettings? settings = null)
+        ReadOnlySpan<byte> key, RingSettings? settings = null) => Form(listener, rank, endPoints, generation, key, settings, CancellationToken.None);
+
+    /// <summary>As above; <paramref name="cancellation"/> abandons the formation (a member was found lost meanwhile)
+    /// with an <see cref="OperationCanceledException"/>.</summary>
+    public static RingAllReduce Form(RingListener listener, int rank, IReadOnlyList<IPEndPoint> endPoints, long generation,
+        ReadOnlySpan<byte> key, RingSettings? settings, CancellationToken cancellation)
     {
         settings ??= new RingSettings();
         if (key.Length != KeyBytes) throw new ArgumentException($"the ring key must be {KeyBytes} bytes, not {key.Length}");
@@ -73,11 +82,11 @@ public sealed class RingAllReduce : IDisposable
         var previous = members[(rank + members.Length - 1) % members.Length];
         byte[] keyCopy = key.ToArray();
         var deadline = DateTime.UtcNow + settings.ConnectTimeout;
-        var connecting = Task.Run(() => ConnectToNext(next, rank, generation, keyCopy, deadline, settings));
+        var connecting = Task.Run(() => ConnectToNext(next, rank, generation, keyCopy, deadline, settings, cancellation));
         Socket? fromPrevious = null;
         try
         {
-            fromPrevious = AcceptPrevious(listener, previous, generation, keyCopy, deadline, settings);
+            fromPrevious = AcceptPrevious(listener, previous, generation, keyCopy, deadline, settings, cancellation);
             var toNext = connecting.GetAwaiter().GetResult();
             return new RingAllReduce(rank, members, generation, toNext, fromPrevious, settings);
         }
@@ -89,7 +98,7 @@ public sealed class RingAllReduce : IDisposable
         }
     }
 
-    static Socket ConnectToNext(RingMember next, int rank, long generation, byte[] key, DateTime deadline, RingSettings settings)
+    static Socket ConnectToNext(RingMember next, int rank, long generation, byte[] key, DateTime deadline, RingSettings settings, CancellationToken cancellation)
     {
         byte[] hello = new byte[HelloBytes];
         BinaryPrimitives.WriteUInt32BigEndian(hello, HelloMagic);
@@ -99,10 +108,25 @@ public sealed class RingAllReduce : IDisposable
         string lastProblem = "no answer";
         while (DateTime.UtcNow < deadline)
         {
+            cancellation.ThrowIfCancellationRequested();
             var socket = NewDataSocket(next.EndPoint.AddressFamily, settings);
             try
             {
-                socket.Connect(next.EndPoint);
+                // Bounded: a blocking connect to a host cut off from the network waits for the kernel's SYN retries (minutes).
+                using (var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
+                {
+                    attempt.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(3000, (deadline - DateTime.UtcNow).TotalMilliseconds))));
+                    try
+                    {
+                        socket.ConnectAsync(next.EndPoint, attempt.Token).AsTask().GetAwaiter().GetResult();
+                    }
+                    catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                    {
+                        lastProblem = "no answer to the connection attempt";
+                        socket.Dispose();
+                        continue;
+                    }
+                }
                 socket.Send(hello);
                 socket.ReceiveTimeout = (int)Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds);
                 byte[] accepted = new byte[1];
@@ -117,18 +141,24 @@ public sealed class RingAllReduce : IDisposable
             {
                 lastProblem = error.SocketErrorCode.ToString();
             }
+            catch (OperationCanceledException)
+            {
+                socket.Dispose();
+                throw;
+            }
             socket.Dispose();
             Thread.Sleep(50);
         }
         throw new RingPeerException(next, $"ring: could not connect to {next} within {settings.ConnectTimeout.TotalSeconds:0.#} s ({lastProblem})");
     }
 
-    static Socket AcceptPrevious(RingListener listener, RingMember previous, long generation, byte[] key, DateTime deadline, RingSettings settings)
+    static Socket AcceptPrevious(RingListener listener, RingMember previous, long generation, byte[] key, DateTime deadline, RingSettings settings,
+        CancellationToken cancellation)
     {
         byte[] hello = new byte[HelloBytes];
         while (true)
         {
-            var socket = listener.Accept(deadline)
+            var socket = listener.Accept(deadline, cancellation)
                 ?? throw new RingPeerException(previous, $"ring: {previous} did not connect within {settings.ConnectTimeout.TotalSeconds:0.#} s");
             try
             {
@@ -281,11 +311,11 @@ public sealed class RingAllReduce : IDisposable
             var target = incoming.Span.Slice(offset, Math.Min(segmentElements, incoming.Length - offset));
             if (!add && !_settings.HalfPrecision)
             {
-                ReceiveExactly(_fromPrevious!, MemoryMarshal.AsBytes(target), Previous, _settings.IoTimeout);
+                ReceiveFromPrevious(MemoryMarshal.AsBytes(target));
                 continue;
             }
             var bytes = _receiveSegment.AsSpan(0, target.Length * elementBytes);
-            ReceiveExactly(_fromPrevious!, bytes, Previous, _settings.IoTimeout);
+            ReceiveFromPrevious(bytes);
             if (_settings.HalfPrecision)
             {
                 var halves = MemoryMarshal.Cast<byte, Half>(bytes);
@@ -304,6 +334,51 @@ public sealed class RingAllReduce : IDisposable
             {
                 AddInto(target, MemoryMarshal.Cast<byte, float>(bytes));
             }
+        }
+    }
+
+    /// <summary>Like <see cref="ReceiveExactly"/>, but a silence longer than <see cref="RingSettings.StallReportAfter"/> is
+    /// reported to <see cref="Stalled"/> (repeatedly while it lasts) before it becomes a failure at the I/O timeout.</summary>
+    void ReceiveFromPrevious(Span<byte> bytes)
+    {
+        var socket = _fromPrevious!;
+        var from = Previous;
+        if (Stalled is null)
+        {
+            ReceiveExactly(socket, bytes, from, _settings.IoTimeout);
+            return;
+        }
+        long slice = (long)Math.Clamp(_settings.StallReportAfter.TotalMicroseconds, 1000, int.MaxValue);
+        while (!bytes.IsEmpty)
+        {
+            long silentSince = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (!socket.Poll((int)slice, SelectMode.SelectRead)) // true also when the peer closed: Receive then says so
+            {
+                var silence = System.Diagnostics.Stopwatch.GetElapsedTime(silentSince);
+                if (silence >= _settings.IoTimeout)
+                    throw new RingPeerException(from, $"ring: {from} sent nothing for {_settings.IoTimeout.TotalSeconds:0.#} s (hung?)");
+                Stalled?.Invoke(from, silence);
+            }
+            int received = ReceiveSome(socket, bytes, from, _settings.IoTimeout);
+            bytes = bytes[received..];
+        }
+    }
+
+    static int ReceiveSome(Socket socket, Span<byte> bytes, RingMember from, TimeSpan timeout)
+    {
+        try
+        {
+            int received = socket.Receive(bytes);
+            if (received == 0) throw new RingPeerException(from, $"ring: {from} closed the connection (did it die?)");
+            return received;
+        }
+        catch (SocketException error) when (IsTimeout(error))
+        {
+            throw new RingPeerException(from, $"ring: {from} sent nothing for {timeout.TotalSeconds:0.#} s (hung?)", error);
+        }
+        catch (SocketException error)
+        {
+            throw new RingPeerException(from, $"ring: lost the connection from {from} ({error.SocketErrorCode}; did it die?)", error);
         }
     }
 

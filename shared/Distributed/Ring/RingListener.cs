@@ -25,13 +25,15 @@ public sealed class RingListener : IDisposable
     public IPEndPoint EndPoint { get; }
 
     /// <summary>The next incoming connection, or null if none arrives before <paramref name="deadline"/>.</summary>
-    internal Socket? Accept(DateTime deadline)
+    internal Socket? Accept(DateTime deadline, CancellationToken cancellation = default)
     {
         while (true)
         {
+            cancellation.ThrowIfCancellationRequested();
             var remaining = deadline - DateTime.UtcNow;
             if (remaining <= TimeSpan.Zero) return null;
-            long microseconds = Math.Min((long)remaining.TotalMicroseconds, int.MaxValue);
+            // In slices, so that a cancelled formation stops waiting within a tenth of a second.
+            long microseconds = Math.Min((long)remaining.TotalMicroseconds, 100_000);
             if (_socket.Poll((int)microseconds, SelectMode.SelectRead)) return _socket.Accept();
         }
     }

@@ -12,6 +12,13 @@ public sealed record RingSettings
     /// declared hung. A killed peer is noticed at once (the socket closes); only a hung one waits this long.</summary>
     public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>After this long without a byte from the previous neighbour inside an allreduce, the ring says so
+    /// (<see cref="RingAllReduce.Stalled"/>), and again each time as long again passes in silence, while it goes on
+    /// waiting up to <see cref="IoTimeout"/>. Silence is not a verdict (a neighbour may be computing a slow step), but a
+    /// cluster worker passes it to the driver, which then asks every member directly whether it is alive: a host cut
+    /// off from the network answers nothing, and is replaced in seconds rather than after the whole timeout.</summary>
+    public TimeSpan StallReportAfter { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Bytes received and added at a time: the sender keeps streaming the next segments while the
     /// receiver adds this one, so sending and adding overlap without a second copy of the chunk.</summary>
     public int SegmentBytes { get; init; } = 512 * 1024;

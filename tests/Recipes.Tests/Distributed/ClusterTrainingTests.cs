@@ -42,22 +42,22 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
 
     public ClusterTrainingTests(LocalRun local) => _local = local;
 
-    static string[] JobOptions(LocalRun run) =>
+    internal static string[] JobOptions(LocalRun run) =>
         ["--data", run.Data, "--epochs", "2", "--batch-size", "100", "--seed", "3", "--cache", Path.Combine(run.Folder, "cache")];
 
-    static float[] Weights(string output)
+    internal static float[] Weights(string output)
     {
         using var model = SavedClassifier.Load(Path.Combine(output, "model.bin"), info => new LeNet5(info.ClassCount), out _);
         return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
     }
 
-    static double Accuracy(string output)
+    internal static double Accuracy(string output)
     {
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
         return metrics.RootElement.GetProperty("metrics").GetProperty("test_accuracy").GetDouble();
     }
 
-    static double MaxDifference(float[] a, float[] b)
+    internal static double MaxDifference(float[] a, float[] b)
     {
         Assert.Equal(a.Length, b.Length);
         return a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
@@ -317,7 +317,7 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
     /// size) together with the killed worker's share of the same step cover the step's batch exactly once. The
     /// killed worker's line may be missing for the one step it completed its part of without living to log it: the
     /// survivors summed its contribution then, so exactly its share is allowed to be absent, once.</summary>
-    static void AssertEverySampleOfEveryStepUsedOnce(string[] workerFolders, List<string> survivors, int steps, int samples, int batch, int seed)
+    internal static void AssertEverySampleOfEveryStepUsedOnce(string[] workerFolders, List<string> survivors, int steps, int samples, int batch, int seed)
     {
         var shares = new List<StepShare>();
         foreach (string folder in workerFolders)

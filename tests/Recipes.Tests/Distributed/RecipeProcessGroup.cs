@@ -15,6 +15,12 @@ sealed class RecipeProcessGroup : IDisposable
     public void Start(string name, string recipe, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment) =>
         StartProgram(name, "dotnet", [Path.Combine(AppContext.BaseDirectory, $"{recipe}.dll"), .. arguments], environment);
 
+    /// <summary>Starts a recipe inside emulated host <paramref name="host"/> (its network namespace).</summary>
+    public void StartIn(NetworkHosts hosts, int host, string name, string recipe, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        StartProgram(name, "ip", hosts.Exec(host, "dotnet", [Path.Combine(AppContext.BaseDirectory, $"{recipe}.dll"), .. arguments]), environment);
+
+    public bool HasExited(string name) => _running[name].Process.HasExited;
+
     public void StartProgram(string name, string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
