@@ -20,8 +20,8 @@ namespace Recipes.ObjectDetection;
 /// Each scene draws from its own generator seeded from (seed, index), so scenes can be painted in parallel and the
 /// files depend only on (count, seed, <see cref="GeneratorVersion"/>): the same bytes within a process and on one
 /// platform (the maths library's last bit may differ on another). The folder is keyed by those three and reused
-/// when its completion marker, written last, is there; a folder without it is left from an interrupted run and is
-/// generated again.
+/// when its completion marker, written last, is there; it is drawn aside and renamed into place whole, so only an
+/// interrupted run of an older version leaves a folder without its marker, which is generated again.
 /// </remarks>
 public static class GeneratedScenes
 {
@@ -49,8 +49,11 @@ public static class GeneratedScenes
 
     /// <summary>
     /// The folder of <paramref name="count"/> scenes for <paramref name="seed"/> below <paramref name="cacheFolder"/>:
-    /// reused when complete, else (re)generated in parallel, each file written under a temporary name and renamed into
-    /// place, the completion marker last. Progress goes to <paramref name="log"/> about every 10%.
+    /// reused when complete, else generated in parallel into a staging folder of this call's own, completion marker
+    /// last, which is then renamed into place whole. Several processes may share a cache (two cluster workers on one
+    /// machine start together): each draws its own copy aside, the first rename wins, and the others find the same
+    /// scenes (same count, seed and version) in place and drop theirs, so no process ever deletes files another is
+    /// writing or reads a folder another is still filling. Progress goes to <paramref name="log"/> about every 10%.
     /// </summary>
     public static string Generate(string cacheFolder, int count, int seed, TextWriter log, CancellationToken cancellation = default)
     {
@@ -58,39 +61,73 @@ public static class GeneratedScenes
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentNullException.ThrowIfNull(log);
         string folder = FolderFor(cacheFolder, count, seed);
-        string marker = Path.Combine(folder, CompleteMarkerName);
         string expectedMarker = MarkerText(count, seed);
-        if (File.Exists(marker) && File.ReadAllText(marker) == expectedMarker)
+        if (IsComplete(folder, expectedMarker))
         {
             log.WriteLine($"GENERATED scenes: reusing the {count:N0} in {folder}");
             return folder;
         }
         if (Directory.Exists(folder))
         {
+            // Only an interrupted run of an older layout, which drew in place, leaves the folder without its marker.
             log.WriteLine($"GENERATED scenes: {folder} is incomplete (an interrupted run): generating it again");
+            DeleteIfThere(folder);
+        }
+        string staging = string.Create(CultureInfo.InvariantCulture, $"{folder}.{Environment.ProcessId}.{Guid.NewGuid():N}.partial");
+        Directory.CreateDirectory(staging);
+        log.WriteLine($"GENERATED scenes: drawing {count:N0} scenes (seed {seed}) into {folder}");
+        try
+        {
+            var encoder = new JpegEncoder { Quality = JpegQuality };
+            int done = 0, step = Math.Max(1, count / 10);
+            object logLock = new();
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellation }, index =>
+            {
+                GeneratedScene scene = Draw(seed, index);
+                string id = SceneId(index);
+                using (var image = Image.LoadPixelData<Rgb24>(scene.Pixels, scene.Width, scene.Height))
+                    AtomicFile.WriteByRename(Path.Combine(staging, id + ".jpg"), stream => image.SaveAsJpeg(stream, encoder));
+                string xml = VocAnnotations.ToXml(CacheSubfolder, id + ".jpg", scene.Width, scene.Height, scene.Objects);
+                AtomicFile.WriteByRename(Path.Combine(staging, id + ".xml"), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(xml)));
+                int finished = Interlocked.Increment(ref done);
+                if (finished % step == 0 && finished < count)
+                    lock (logLock) log.WriteLine($"GENERATED scenes: {finished:N0}/{count:N0}");
+            });
+            AtomicFile.WriteAllText(Path.Combine(staging, CompleteMarkerName), expectedMarker);
+            try
+            {
+                Directory.Move(staging, folder);
+                log.WriteLine($"GENERATED scenes: {count:N0}/{count:N0} written");
+            }
+            catch (IOException) when (IsComplete(folder, expectedMarker))
+            {
+                // Another process sharing the cache renamed its copy first: the same files, so ours goes.
+                log.WriteLine($"GENERATED scenes: {count:N0}/{count:N0} drawn; another process put the same scenes in {folder} first, using those");
+                DeleteIfThere(staging);
+            }
+        }
+        catch
+        {
+            DeleteIfThere(staging);
+            throw;
+        }
+        return folder;
+    }
+
+    static bool IsComplete(string folder, string expectedMarker)
+    {
+        string marker = Path.Combine(folder, CompleteMarkerName);
+        return File.Exists(marker) && File.ReadAllText(marker) == expectedMarker;
+    }
+
+    /// <summary>Deletes a folder that another process sharing the cache may be deleting at the same time.</summary>
+    static void DeleteIfThere(string folder)
+    {
+        try
+        {
             Directory.Delete(folder, recursive: true);
         }
-        Directory.CreateDirectory(folder);
-        log.WriteLine($"GENERATED scenes: drawing {count:N0} scenes (seed {seed}) into {folder}");
-
-        var encoder = new JpegEncoder { Quality = JpegQuality };
-        int done = 0, step = Math.Max(1, count / 10);
-        object logLock = new();
-        Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellation }, index =>
-        {
-            GeneratedScene scene = Draw(seed, index);
-            string id = SceneId(index);
-            using (var image = Image.LoadPixelData<Rgb24>(scene.Pixels, scene.Width, scene.Height))
-                AtomicFile.WriteByRename(Path.Combine(folder, id + ".jpg"), stream => image.SaveAsJpeg(stream, encoder));
-            string xml = VocAnnotations.ToXml(CacheSubfolder, id + ".jpg", scene.Width, scene.Height, scene.Objects);
-            AtomicFile.WriteByRename(Path.Combine(folder, id + ".xml"), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(xml)));
-            int finished = Interlocked.Increment(ref done);
-            if (finished % step == 0 && finished < count)
-                lock (logLock) log.WriteLine($"GENERATED scenes: {finished:N0}/{count:N0}");
-        });
-        AtomicFile.WriteAllText(marker, expectedMarker);
-        log.WriteLine($"GENERATED scenes: {count:N0}/{count:N0} written");
-        return folder;
+        catch (DirectoryNotFoundException) { }
     }
 
     static string MarkerText(int count, int seed) =>

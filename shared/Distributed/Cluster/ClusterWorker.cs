@@ -58,7 +58,20 @@ public static class ClusterWorker
             // A late joiner's ring forms when the trainer reaches its first epoch boundary (it waits there for the members').
             if (assigned.JoinsLate) group.JoinsLate = true;
             else group.FormRing(afterGeneration: 0);
-            int exitCode = runJob(assigned.Arguments, group);
+            int exitCode;
+            try
+            {
+                exitCode = runJob(assigned.Arguments, group);
+            }
+            catch (Exception error) when (!group.Aborted)
+            {
+                // The job itself failed here (the cluster around it did not): tell the driver, which fails the job.
+                // Leaving without a word would look to the driver like a lost worker, and the job would go on and
+                // end "well" without this worker's share.
+                log.WriteLine($"worker {name}: the job failed: {error.GetType().Name}: {error.Message}");
+                ReportFinished(actor, new JobFinished(1, group.CompletedSteps, ""), log, name);
+                throw;
+            }
             if (exitCode == 0 && group.CompletedSteps == 0)
                 log.WriteLine($"worker {name}: warning: the job never summed a gradient over the ring, so each worker did all of it alone " +
                     "(this recipe does not train through the cluster; give its TrainerSettings the options' Processes)");
@@ -71,14 +84,11 @@ public static class ClusterWorker
             string output = outputFolderOf(assigned.Arguments);
             try
             {
-                var answer = actor.Ask<Acknowledged>(new JobFinished(exitCode, group.CompletedSteps, output), TimeSpan.FromSeconds(10));
-                answer.Wait(cancellation);
-                if (answer.Result.SendResults) SendResults(actor, output, log, name);
+                if (ReportFinished(actor, new JobFinished(exitCode, group.CompletedSteps, output), log, name, cancellation)) SendResults(actor, output, log, name);
             }
             catch (AggregateException error)
             {
-                log.WriteLine($"worker {name}: the driver did not acknowledge the end of the job or its results " +
-                    $"({error.InnerException?.Message}); they stay in {output}");
+                log.WriteLine($"worker {name}: the driver did not acknowledge the job's results ({error.InnerException?.Message}); they stay in {output}");
             }
             return exitCode;
         }
@@ -91,6 +101,23 @@ public static class ClusterWorker
             // Leaving the cluster waits for the driver to confirm; without a driver that wait (and the Dispose that
             // waits again) only delays the exit, so a system that has not terminated by then is left to the process end.
             if (system.Terminate().Wait(group.Aborted ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(10))) system.Dispose();
+        }
+    }
+
+    /// <summary>Tells the driver the job ended in this worker; true if the driver asks for the job's results.</summary>
+    static bool ReportFinished(IActorRef actor, JobFinished finished, TextWriter log, string name, CancellationToken cancellation = default)
+    {
+        try
+        {
+            var answer = actor.Ask<Acknowledged>(finished, TimeSpan.FromSeconds(10));
+            answer.Wait(cancellation);
+            return answer.Result.SendResults;
+        }
+        catch (AggregateException error)
+        {
+            log.WriteLine($"worker {name}: the driver did not acknowledge the end of the job ({error.InnerException?.Message})" +
+                (finished.OutputFolder.Length > 0 ? $"; its results stay in {finished.OutputFolder}" : ""));
+            return false;
         }
     }
 

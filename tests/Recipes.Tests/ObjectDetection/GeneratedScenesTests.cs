@@ -91,6 +91,32 @@ public sealed class GeneratedScenesTests : IDisposable
     }
 
     [Fact]
+    public async Task Processes_sharing_the_cache_and_drawing_at_once_all_get_the_whole_folder()
+    {
+        // Two cluster workers on one machine share --cache and start together. Before the scenes were drawn aside,
+        // the second took the first's half-written folder for an interrupted run and deleted it under the first,
+        // whose next rename failed. Four callers released together by a barrier, over a few rounds.
+        string reference = GeneratedScenes.Generate(Path.Combine(root, "alone"), 30, seed: 4, TextWriter.Null);
+        for (int round = 0; round < 3; round++)
+        {
+            string cache = Path.Combine(root, $"shared-{round}");
+            using var start = new Barrier(4);
+            var callers = Enumerable.Range(0, 4).Select(_ => Task.Factory.StartNew(() =>
+            {
+                start.SignalAndWait(TimeSpan.FromSeconds(30));
+                return GeneratedScenes.Generate(cache, 30, seed: 4, new StringWriter());
+            }, TaskCreationOptions.LongRunning)).ToArray();
+            string[] folders = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromMinutes(2));
+
+            string folder = Assert.Single(folders.Distinct());
+            Assert.Equal(Files(reference), Files(folder));
+            Assert.True(File.Exists(Path.Combine(folder, GeneratedScenes.CompleteMarkerName)));
+            // Every caller's staging folder is gone: the winner's became the folder, the others' were deleted.
+            Assert.Equal([folder], Directory.GetDirectories(Path.GetDirectoryName(folder)!));
+        }
+    }
+
+    [Fact]
     public void Resolve_without_data_or_download_gives_GENERATED_scenes_split_80_10_10()
     {
         var request = new DetectionDataRequest(null, Download: false, "2007", SkipBad: false, GeneratedScenes: 50, Seed: 9, root);
