@@ -54,6 +54,14 @@ public static class ClusterWorker
                 throw new IOException($"cluster: no job from the driver at {settings.Driver} within {settings.JobTimeout.TotalMinutes:0.#} min");
             var assigned = job.Task.Result;
             workerIndex = assigned.WorkerIndex;
+            // The job is handed over by remoting, which can arrive before this node's cluster join completes; but noticing a
+            // driver that is cut off from the network (not dead: no connection closes) needs the cluster's failure
+            // detector, which watches only members. Train only as a member, or a cut in the first seconds goes unnoticed
+            // until a ring timeout.
+            var member = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => member.TrySetResult());
+            if (!member.Task.Wait(settings.JobTimeout, cancellation))
+                throw new IOException($"cluster: assigned a job, but not admitted to the driver's cluster at {settings.Driver} within {settings.JobTimeout.TotalMinutes:0.#} min");
             log.WriteLine($"worker {name}: assigned as worker {assigned.WorkerIndex}" + (assigned.JoinsLate ? "; the job runs already: joining at its next epoch boundary" : ""));
             // A late joiner's ring forms when the trainer reaches its first epoch boundary (it waits there for the members').
             if (assigned.JoinsLate) group.JoinsLate = true;
