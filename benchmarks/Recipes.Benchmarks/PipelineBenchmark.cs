@@ -172,7 +172,7 @@ static class PipelineBenchmark
             {
                 var ratings = GeneratedRatings();
                 var (trainRows, _) = RatingSplits.Random(ratings.Count, testFraction: 0.2, seed: 1);
-                var settings = NeuralCFSettings.SeedExplicit(ratings.UserCount, ratings.ItemCount, ratings.Scale.ClassCount);
+                var settings = NeuralCFSettings.NotebookExplicit(ratings.UserCount, ratings.ItemCount, ratings.Scale.ClassCount);
                 return new Case(recipe, "generated ratings -> ToRatingBatchSource", "NeuralCF", 2800, master,
                     ratings.ToRatingBatchSource(trainRows), () => new NeuralCF(settings), p => optim.Adam(p, lr: 1e-3),
                     (o, t) => nn.functional.cross_entropy(o, t), []) { StepsFactor = 4 };
@@ -194,8 +194,8 @@ static class PipelineBenchmark
                 string csv = Path.Combine("..", "shared", "data", "nyc-taxi", "nyc_taxi.csv");
                 var data = AnomalySeriesDataSets.Resolve(csv, Path.GetTempPath(), offline: true, Path.GetTempPath(), TextWriter.Null);
                 var features = DemandFeatures.ValueHourAwake(data.Series);
-                var scaled = StandardScaler.Fit(features, Unroll.SeedTrainingRowCount(data.Series.Count)).Transform(features);
-                var (train, _) = Unroll.SeedSplit(scaled, targetColumn: 0);
+                var scaled = StandardScaler.Fit(features, Unroll.NotebookTrainingRowCount(data.Series.Count)).Transform(features);
+                var (train, _) = Unroll.NotebookSplit(scaled, targetColumn: 0);
                 int replicasBuilt = 0;
                 return new Case(recipe, "nyc_taxi.csv -> features -> 50-step windows -> ToBatchSource", "LSTM", 1000, master,
                     train.ToBatchSource(), () => new LstmForecaster(features.ColumnCount, dropoutStream: 1000L + replicasBuilt++),

@@ -58,7 +58,7 @@ public static class Unroll
     /// labels by one step and then its unroll drops the last window, so each target is the value one step
     /// after the one that follows the window (rows [i, i+50) predict row i+51).
     /// </summary>
-    public const int SeedHorizon = 2;
+    public const int NotebookHorizon = 2;
 
     /// <summary>
     /// <paramref name="count"/> windows: window k holds rows [s, s + length) with s = firstStart + k, and its
@@ -98,18 +98,18 @@ public static class Unroll
         Windows(features, targetColumn, length, horizon, 0, Math.Max(0, features.RowCount - length - horizon + 1));
 
     /// <summary>
-    /// The rows the seed's training windows touch, inputs and targets: [0, n - testSize - length - 1). The
+    /// The rows the workshop notebook's training windows touch, inputs and targets: [0, n - testSize - length - 1). The
     /// first test window starts right after them, so fit the scaler on exactly these rows.
     /// </summary>
-    public static int SeedTrainingRowCount(int rowCount, int length = 50, int testSize = 1000) =>
+    public static int NotebookTrainingRowCount(int rowCount, int length = 50, int testSize = 1000) =>
         rowCount - testSize - length - 1;
 
     /// <summary>
     /// The seed notebook's split: the last <paramref name="testSize"/> rows are the test targets, the
-    /// windows before them are the training set, each target <see cref="SeedHorizon"/> steps after its window.
+    /// windows before them are the training set, each target <see cref="NotebookHorizon"/> steps after its window.
     /// On NAB's nyc_taxi.csv (10,320 rows) that gives 9,218 training and 1,000 test windows of 50x3.
     /// </summary>
-    public static (ForecastWindows Train, ForecastWindows Test) SeedSplit(FeatureMatrix features, int targetColumn, int length = 50, int testSize = 1000)
+    public static (ForecastWindows Train, ForecastWindows Test) NotebookSplit(FeatureMatrix features, int targetColumn, int length = 50, int testSize = 1000)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(testSize, 1);
         int rows = features.RowCount;
@@ -117,8 +117,8 @@ public static class Unroll
         int trainCount = rows - testSize - 2 * length - 2;
         if (trainCount < 1)
             throw new ArgumentException($"{rows} rows are too few for {testSize} test points after windows of {length} (need at least {testSize + 2 * length + 3})");
-        var train = Windows(features, targetColumn, length, SeedHorizon, firstStart: 0, trainCount);
-        var test = Windows(features, targetColumn, length, SeedHorizon, firstStart: SeedTrainingRowCount(rows, length, testSize), testSize);
+        var train = Windows(features, targetColumn, length, NotebookHorizon, firstStart: 0, trainCount);
+        var test = Windows(features, targetColumn, length, NotebookHorizon, firstStart: NotebookTrainingRowCount(rows, length, testSize), testSize);
         return (train, test);
     }
 }

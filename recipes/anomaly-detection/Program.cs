@@ -91,9 +91,9 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
     //    training rows only, then cut into windows of 50 steps. Each window's target is the value two steps
     //    after it: the seed's alignment, which gives exactly its shapes (9218x50x3 training, 1000x50x3 test).
     var features = DemandFeatures.ValueHourAwake(series);
-    var scaler = StandardScaler.Fit(features, Unroll.SeedTrainingRowCount(series.Count, UnrollLength, TestSize));
+    var scaler = StandardScaler.Fit(features, Unroll.NotebookTrainingRowCount(series.Count, UnrollLength, TestSize));
     var scaled = scaler.Transform(features);
-    var (train, test) = Unroll.SeedSplit(scaled, targetColumn: 0, UnrollLength, TestSize);
+    var (train, test) = Unroll.NotebookSplit(scaled, targetColumn: 0, UnrollLength, TestSize);
     if (options.MaxSamples is int limit) train = train.Take(limit);
     Console.WriteLine($"Windows: x_train {train.Count}x{train.Length}x{train.FeatureCount}, y_train {train.Count}, x_test {test.Count}x{test.Length}x{test.FeatureCount}, y_test {test.Count}");
     using var trainSet = train.ToBatchSource();
@@ -135,7 +135,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
 
     // 6. Evaluation (the seed's): forecast every scored point, take the absolute error in the series' own units, flag the
     //    largest 1% (the seed: errors at or above the 10th largest of 1000), and score the flags with NAB.
-    var scored = wholeSeries ? Unroll.Every(scaled, targetColumn: 0, UnrollLength, Unroll.SeedHorizon) : test;
+    var scored = wholeSeries ? Unroll.Every(scaled, targetColumn: 0, UnrollLength, Unroll.NotebookHorizon) : test;
     using var scoredSet = scored.ToBatchSource();
     float[] forecastScaled = Prediction.PredictValues(trainer.Model, scoredSet);
     double[] forecast = forecastScaled.Select(value => scaler.Unscale(0, value)).ToArray();
@@ -171,7 +171,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
     {
         architecture = "LSTM(20)-Dropout(0.2)-LSTM(10)-Dropout(0.2)-Dense(1)",
         features = features.ColumnNames, scaler_means = scaler.Means, scaler_scales = scaler.Scales,
-        unroll_length = UnrollLength, horizon = Unroll.SeedHorizon, threshold = flagged.Threshold,
+        unroll_length = UnrollLength, horizon = Unroll.NotebookHorizon, threshold = flagged.Threshold,
     }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     var chartData = new AnomalyChartData(data.Name, "passengers", series, scored.TargetRows, forecast, errors, "absolute forecast error (passengers)",
         flagged.Threshold, flagged.Flags, series.Timestamps[test.TargetRows[0]], windows ?? []);
@@ -255,14 +255,14 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
             ["false_positives"] = detected?.FalsePositives ?? double.NaN,
             ["alarms"] = alarmCount,
             ["detector_test_rmse"] = detectorTestRmse,
-            // The seed's recipe (steps 1-8): its flags over the test period, or the whole series with --whole-series.
-            ["seed_nab_raw_score"] = nab?.RawScore ?? double.NaN,
-            ["seed_nab_score"] = nab?.NormalizedScore ?? double.NaN,
-            ["seed_windows_detected"] = nab?.WindowsDetected ?? 0,
-            ["seed_windows_total"] = nab?.WindowsTotal ?? 0,
-            ["seed_false_positives"] = nab?.FalsePositives ?? double.NaN,
-            ["seed_anomalies"] = flagged.Count,
-            ["seed_threshold"] = flagged.Threshold,
+            // The workshop notebook's recipe (steps 1-8): its flags over the test period, or the whole series with --whole-series.
+            ["notebook_nab_raw_score"] = nab?.RawScore ?? double.NaN,
+            ["notebook_nab_score"] = nab?.NormalizedScore ?? double.NaN,
+            ["notebook_windows_detected"] = nab?.WindowsDetected ?? 0,
+            ["notebook_windows_total"] = nab?.WindowsTotal ?? 0,
+            ["notebook_false_positives"] = nab?.FalsePositives ?? double.NaN,
+            ["notebook_anomalies"] = flagged.Count,
+            ["notebook_threshold"] = flagged.Threshold,
             ["test_mse"] = testMse,
             ["test_rmse"] = testRmse,
             ["train_loss"] = result.Epochs[^1].TrainLoss,
@@ -281,7 +281,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
                 alarms = alarmTimes, alarms_csv = alarmsPath, chart = detectionsChart,
             },
             ["windows_source"] = windowsOrigin, ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
-            ["seed_windows"] = nab?.Windows.Select(w => new { start = w.Window.Start, end = w.Window.End, detected = w.Detected, first_detection = w.FirstDetection, score = w.Score }).ToArray(),
+            ["notebook_windows"] = nab?.Windows.Select(w => new { start = w.Window.Start, end = w.Window.End, detected = w.Detected, first_detection = w.FirstDetection, score = w.Score }).ToArray(),
             ["model"] = modelPath, ["anomalies_csv"] = anomaliesPath, ["plots"] = charts, ["training_chart"] = trainingChart, ["summary"] = summaries.Folder,
         },
     };

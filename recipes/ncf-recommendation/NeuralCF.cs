@@ -18,8 +18,8 @@ public sealed record NeuralCFSettings
     /// <summary>Logits out: one per rating class for explicit ratings, 1 for implicit feedback.</summary>
     public int Outputs { get; init; } = 5;
 
-    /// <summary>The seed's explicit model (Analytics Zoo NeuralCF): embeddings 20, hidden [20, 10], no GMF, one logit per class.</summary>
-    public static NeuralCFSettings SeedExplicit(int userCount, int itemCount, int classCount) =>
+    /// <summary>The workshop notebook's explicit model (Analytics Zoo NeuralCF): embeddings 20, hidden [20, 10], no GMF, one logit per class.</summary>
+    public static NeuralCFSettings NotebookExplicit(int userCount, int itemCount, int classCount) =>
         new() { UserCount = userCount, ItemCount = itemCount, MlpEmbedding = 20, HiddenLayers = [20, 10], GmfFactors = 0, Outputs = classCount };
 
     /// <summary>The NCF paper's NeuMF defaults: predictive factors 8, MLP layers [64, 32, 16, 8] (embeddings

@@ -111,7 +111,7 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
         $"(80/20, then a tenth of the 80 for validation; seed {options.Seed})");
 
     // 3. Model: NeuralCF with the seed's shape, one logit per star class, trained with cross-entropy.
-    var settings = NeuralCFSettings.SeedExplicit(ratings.UserCount, ratings.ItemCount, scale.ClassCount);
+    var settings = NeuralCFSettings.NotebookExplicit(ratings.UserCount, ratings.ItemCount, scale.ClassCount);
     static Tensor Loss(Tensor logits, Tensor classes) => nn.functional.cross_entropy(logits, classes);
 
     // 4. Optimizer: Adam at --learning-rate (1e-3, as the seed).

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using Google.Protobuf;
 using Recipes.Runtime.Data;
+using Recipes.Runtime.Summaries.TensorBoardProtos;
 
 namespace Recipes.Runtime.Summaries;
 
@@ -13,6 +15,8 @@ public sealed record TensorBoardEventFile(string FilePath, string? FileVersion, 
 /// Reads TensorBoard event files back, verifying both CRCs of every record. A bad checksum, a cut-off
 /// record or an unparsable event raises <see cref="DataFileException"/> naming the file and the record.
 /// A file cut exactly between two records cannot be told apart from a shorter file, as in TFRecord itself.
+/// Events written by TensorFlow or PyTorch carry more kinds of values than scalars (images, histograms, tensors):
+/// those are skipped.
 /// </summary>
 public static class TensorBoardEventReader
 {
@@ -52,15 +56,17 @@ public static class TensorBoardEventReader
             if (Crc32C.ComputeMasked(data) != BinaryPrimitives.ReadUInt32LittleEndian(footer))
                 throw new DataFileException(path, $"{where}: data checksum mismatch (corrupt file)");
 
-            DecodedEvent decoded;
-            try { decoded = TensorBoardEventCodec.Decode(data); }
-            catch (InvalidDataException problem)
+            Event decoded;
+            try { decoded = Event.Parser.ParseFrom(data); }
+            catch (InvalidProtocolBufferException problem)
             {
                 throw new DataFileException(path, $"{where}: not a valid TensorBoard event: {problem.Message}", problem);
             }
-            fileVersion ??= decoded.FileVersion;
-            foreach (var (tag, value) in decoded.Scalars)
-                scalars.Add(new TensorBoardScalar(tag, decoded.Step, value, decoded.WallTime));
+            if (decoded.WhatCase == Event.WhatOneofCase.FileVersion) fileVersion ??= decoded.FileVersion;
+            if (decoded.WhatCase == Event.WhatOneofCase.Summary)
+                foreach (var value in decoded.Summary.Value)
+                    if (value.ValueCase == Summary.Types.Value.ValueOneofCase.SimpleValue)
+                        scalars.Add(new TensorBoardScalar(value.Tag, decoded.Step, value.SimpleValue, decoded.WallTime));
             eventCount++;
         }
         return new TensorBoardEventFile(path, fileVersion, eventCount, scalars);

@@ -1,3 +1,6 @@
+using Google.Protobuf;
+using Recipes.Runtime.Summaries.TensorBoardProtos;
+
 namespace Recipes.Runtime.Summaries;
 
 /// <summary>
@@ -5,7 +8,8 @@ namespace Recipes.Runtime.Summaries;
 /// that <c>tensorboard --logdir &lt;folder&gt;</c> reads. We write the file ourselves because TorchSharp's
 /// SummaryWriter can be neither flushed nor disposed. Every call hands its event to the operating system before
 /// returning, so a crashed run loses nothing it logged; <see cref="Flush"/> additionally forces it to disk.
-/// All members are thread-safe.
+/// Events are TensorFlow's <c>Event</c> protobuf messages (compiled from TensorBoardProtos/event.proto), each in a
+/// TFRecord frame. All members are thread-safe.
 /// </summary>
 public sealed class TensorBoardWriter : IDisposable
 {
@@ -23,7 +27,7 @@ public sealed class TensorBoardWriter : IDisposable
         (_stream, FilePath) = CreateEventFile(Path.GetFullPath(folder));
         try
         {
-            WriteEvent(TensorBoardEventCodec.EncodeFileVersion(CurrentWallTime(), FileVersion));
+            WriteEvent(new Event { WallTime = CurrentWallTime(), FileVersion = FileVersion }.ToByteArray());
         }
         catch
         {
@@ -45,7 +49,9 @@ public sealed class TensorBoardWriter : IDisposable
         foreach (var (tag, _) in batch)
             if (string.IsNullOrWhiteSpace(tag)) throw new ArgumentException("A TensorBoard scalar needs a non-empty tag.", nameof(scalars));
         if (batch.Count == 0) return;
-        byte[] encoded = TensorBoardEventCodec.EncodeScalars(CurrentWallTime(), step, batch);
+        var summary = new Summary();
+        foreach (var (tag, value) in batch) summary.Value.Add(new Summary.Types.Value { Tag = tag, SimpleValue = value });
+        byte[] encoded = new Event { WallTime = CurrentWallTime(), Step = step, Summary = summary }.ToByteArray();
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

@@ -71,8 +71,14 @@ public sealed class Trainer : IDisposable
     readonly optim.Optimizer _optimizer;
     readonly GradientExchange? _exchange;
     readonly BestEpochWeights? _best;
+    readonly TrainingCheckpoints _checkpoints;
+    readonly ElasticMembership? _elastic;
+    // Reused by every step: each replica's slice of this process's share of the batch, the slice's share of the whole
+    // global batch, and the replica's mean loss on it.
+    readonly int[][] _replicaSlices;
+    readonly double[] _replicaShares;
+    readonly double[] _replicaLosses;
     int _intraOpThreads;
-    DataFingerprint? _data; // what the current Fit trains on, for its checkpoints
 
     public Trainer(Func<nn.Module<Tensor, Tensor>> createModel, Func<IEnumerable<Parameter>, optim.Optimizer> createOptimizer,
         Func<Tensor, Tensor, Tensor> meanLoss, TrainerSettings settings)
@@ -93,6 +99,11 @@ public sealed class Trainer : IDisposable
         _optimizer = createOptimizer(_replicas.MasterParameters);
         if (settings.Processes is not SingleProcess) _exchange = new GradientExchange(_replicas.MasterParameters);
         _intraOpThreads = settings.Master.IntraOpThreadsPerReplica;
+        _checkpoints = new TrainingCheckpoints(settings, _replicas, _optimizer);
+        _elastic = ElasticMembership.For(settings, _checkpoints);
+        _replicaSlices = new int[_replicas.Models.Count][];
+        _replicaShares = new double[_replicas.Models.Count];
+        _replicaLosses = new double[_replicas.Models.Count];
         if (settings.RestoreBestEpoch || settings.EarlyStoppingPatience is not null)
             _best = new BestEpochWeights(MonitoredHigherIsBetter(settings), settings.CheckpointFolder);
         FitThreadsToCoreShare();
@@ -126,224 +137,188 @@ public sealed class Trainer : IDisposable
 
     public optim.Optimizer Optimizer => _optimizer;
 
-    string? CheckpointPath => Settings.CheckpointFolder is null ? null : Path.Combine(Settings.CheckpointFolder, TrainingCheckpoint.FileName);
-
+    /// <summary>Trains from the start, from this process's checkpoint (<see cref="TrainerSettings.Resume"/>) or from
+    /// the state its process group hands over, epoch by epoch until <see cref="TrainerSettings.Epochs"/>, the end
+    /// trigger, early stopping or <paramref name="cancellation"/> (which keeps a checkpoint of the exact step).</summary>
     public TrainingResult Fit(IBatchSource train, IBatchSource? validation = null, CancellationToken cancellation = default)
     {
         var wall = Stopwatch.StartNew();
-        int batchSize = Settings.GlobalBatchSize;
-        int batchesPerEpoch = (train.Count + batchSize - 1) / batchSize;
+        int batchesPerEpoch = (train.Count + Settings.GlobalBatchSize - 1) / Settings.GlobalBatchSize;
         if (train.Count == 0) throw new ArgumentException("the training set is empty");
 
-        var position = new CheckpointPosition
-        {
-            Epoch = 0, NextBatch = 0, Iteration = 0, Seed = Settings.Seed, GlobalBatchSize = batchSize, SampleCount = train.Count,
-        };
-        var elastic = Settings.Processes as IElasticProcessGroup;
-        // A member of a process group without a checkpoint of its own (a new machine, a lost disk) starts fresh
-        // and takes the most advanced member's state below.
-        bool checkpointHere = CheckpointPath is not null && File.Exists(CheckpointPath);
-        _data = CheckpointPath is not null || elastic is not null ? DataFingerprint.Of(train, Settings.DataDescription) : null;
-        if (Settings.Resume && (checkpointHere || elastic is null)) position = ResumeFrom(train.Count);
-        if (Settings.Resume) _best?.Resume(_replicas.MasterModel);
-        var startPosition = position;
-        byte[]? adopted = elastic?.AtEpochBoundary(trainingStarts: true, () => CaptureState(startPosition));
-        if (adopted is null && elastic is not null && Settings.Resume)
-            adopted = elastic.AgreeOnResumedState(position.Iteration, () => CaptureState(startPosition));
-        if (adopted is not null) position = AdoptState(adopted, train.Count);
-        FitThreadsToCoreShare();
-        var completed = new List<EpochReport>(position.CompletedEpochs);
-
-        var starting = new TrainingStart(position.Epoch, position.NextBatch, Settings.Epochs, batchesPerEpoch, train.Count, Settings.Resume || adopted is not null);
+        var (start, continued) = StartingPosition(train);
+        var progress = new FitProgress(start);
+        var starting = new TrainingStart(start.Epoch, start.NextBatch, Settings.Epochs, batchesPerEpoch, train.Count, continued);
         foreach (var observer in Settings.Observers) observer.TrainingStarted(starting);
-        using var sampleLog = Settings.SampleLogPath is null ? null : OpenSampleLog(Settings.SampleLogPath, append: Settings.Resume || adopted is not null);
+        using var sampleLog = TrainingSampleLog.OpenOrNull(Settings.SampleLogPath, append: continued);
 
-        int epoch = position.Epoch;
-        long iteration = position.Iteration;
-        bool interrupted = false, reachedEnd = false, stoppedEarly = false;
-        double[] shares = new double[_replicas.Models.Count];
-        double[] replicaLosses = new double[_replicas.Models.Count];
-        int[][] replicaSlices = new int[_replicas.Models.Count][];
-
-        while (epoch < Settings.Epochs && !interrupted && !reachedEnd)
+        while (progress.Epoch < Settings.Epochs && !progress.Stopping)
         {
-            int[] order = EpochOrder(train.Count, Settings.Seed, epoch);
-            double lossSum = epoch == position.Epoch ? position.EpochLossSum : 0;
-            long samplesSeen = epoch == position.Epoch ? position.EpochSamples : 0;
-            int firstBatch = epoch == position.Epoch ? position.NextBatch : 0;
             var epochClock = Stopwatch.StartNew();
-            long epochSamplesThisRun = 0;
-            double stepSeconds = 0; // training steps only: validation and checkpoints are not throughput
-            foreach (var model in _replicas.Models) model.train();
-            // Per epoch, not across epochs: a source may change between epochs (fresh negatives each epoch).
-            using var prefetcher = Settings.PrefetchBatches > 0
-                ? new BatchPrefetcher(train, PlanEpoch(order, firstBatch, batchesPerEpoch, iteration), Settings.PrefetchBatches)
-                : null;
-
-            for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
-            {
-                var stepClock = Stopwatch.StartNew();
-                using var stepScope = NewDisposeScope();
-                using var prepared = prefetcher?.Next();
-                prepared?.JoinScope(stepScope);
-                int start = batch * batchSize, count = Math.Min(batchSize, train.Count - start);
-                double rate = Settings.Schedule?.RateAt(checked((int)iteration), epoch) ?? OptimizerLearningRate();
-                SetOptimizerLearningRate(rate);
-                // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
-                torch.random.manual_seed(StepSeed(iteration)).Dispose();
-
-                double loss;
-                try
-                {
-                    loss = BatchGradient(train, order.AsSpan(start, count), replicaSlices, shares, replicaLosses, prepared);
-                    sampleLog?.Write(iteration + 1, epoch, order.AsSpan(start, count), Settings.Processes.LastSumContribution);
-                }
-                catch (ProcessGroupFailedException error) when (CheckpointPath is not null)
-                {
-                    throw CheckpointOnGroupFailure(error, new CheckpointPosition
-                    {
-                        Epoch = epoch, NextBatch = batch, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
-                        SampleCount = train.Count, EpochLossSum = lossSum, EpochSamples = samplesSeen, CompletedEpochs = completed,
-                    });
-                }
-                _optimizer.step();
-                _replicas.SynchroniseReplicas();
-
-                if (double.IsNaN(loss) || double.IsInfinity(loss))
-                    throw new TrainingDivergedException($"training diverged: loss is {loss} at epoch {epoch + 1}, iteration {iteration + 1}; the learning rate was {rate:G3}: lower it (--learning-rate)");
-                lossSum += loss * count;
-                samplesSeen += count;
-                epochSamplesThisRun += count;
-                iteration++;
-                stepSeconds += stepClock.Elapsed.TotalSeconds;
-
-                var report = new IterationReport(epoch, Settings.Epochs, batch, batchesPerEpoch, iteration, loss, rate, count,
-                    count / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9));
-                foreach (var observer in Settings.Observers) observer.IterationCompleted(report);
-
-                bool lastBatch = batch == batchesPerEpoch - 1;
-                var clock = new TrainingClock(epoch, iteration, AtEpochEnd: false);
-                if (!lastBatch && validation is not null && Settings.ValidateWhen.IsTriggered(clock))
-                {
-                    var midEpochScores = Evaluate(validation, Settings.ValidationMethods);
-                    foreach (var observer in Settings.Observers) observer.ValidationCompleted(epoch, iteration, midEpochScores);
-                }
-                // An end trigger that fires mid-epoch stops like Ctrl+C does: the checkpoint records the exact
-                // position, so a later run with a larger limit continues from this very step.
-                reachedEnd = !lastBatch && Settings.EndWhen?.IsTriggered(clock) == true;
-                bool stopNow = cancellation.IsCancellationRequested || reachedEnd;
-                if (!lastBatch && CheckpointPath is not null && (stopNow || Settings.CheckpointWhen.IsTriggered(clock)))
-                    SaveCheckpoint(new CheckpointPosition
-                    {
-                        Epoch = epoch, NextBatch = batch + 1, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
-                        SampleCount = train.Count, EpochLossSum = lossSum, EpochSamples = samplesSeen, CompletedEpochs = completed,
-                    });
-                if (reachedEnd && validation is not null)
-                {
-                    var finalScores = Evaluate(validation, Settings.ValidationMethods);
-                    foreach (var observer in Settings.Observers) observer.ValidationCompleted(epoch, iteration, finalScores);
-                }
-                if (stopNow && !lastBatch)
-                {
-                    interrupted = !reachedEnd;
-                    break;
-                }
-            }
-            if (interrupted || reachedEnd) break;
-
-            var endClock = new TrainingClock(epoch, iteration, AtEpochEnd: true);
-            reachedEnd = Settings.EndWhen?.IsTriggered(endClock) == true;
-            IReadOnlyDictionary<string, double> scores = validation is not null && (Settings.ValidateWhen.IsTriggered(endClock) || Settings.ValidateWhen.IsTriggered(endClock with { AtEpochEnd = false }) || reachedEnd)
-                ? Evaluate(validation, Settings.ValidationMethods)
-                : new Dictionary<string, double>();
-            double trainLoss = lossSum / Math.Max(1, samplesSeen);
-            Settings.Schedule?.EpochEnded(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double monitored) ? monitored : trainLoss);
-            // An epoch without validation is not judged, unless the training loss is all there is to judge by.
-            _best?.Offer(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double value) ? value : validation is null ? trainLoss : double.NaN,
-                _replicas.MasterModel);
-            if (Settings.EarlyStoppingPatience is int patience && _best?.Epoch is int bestSoFar && epoch - bestSoFar >= patience && epoch + 1 < Settings.Epochs)
-                reachedEnd = stoppedEarly = true;
-
-            double seconds = epochClock.Elapsed.TotalSeconds;
-            var epochReport = new EpochReport(epoch, Settings.Epochs, iteration, trainLoss, scores, OptimizerLearningRate(), seconds,
-                epochSamplesThisRun / Math.Max(stepSeconds, 1e-9), Environment.WorkingSet / (1024.0 * 1024.0));
-            completed.Add(epochReport);
-            foreach (var observer in Settings.Observers) observer.EpochCompleted(epochReport);
-            epoch++;
-
-            if (CheckpointPath is not null && (Settings.CheckpointWhen.IsTriggered(endClock) || epoch == Settings.Epochs || reachedEnd || cancellation.IsCancellationRequested))
-                SaveCheckpoint(new CheckpointPosition
-                {
-                    Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
-                    SampleCount = train.Count, CompletedEpochs = completed,
-                });
-            if (cancellation.IsCancellationRequested && epoch < Settings.Epochs) interrupted = true;
-            if (elastic is not null && epoch < Settings.Epochs && !interrupted && !reachedEnd)
-            {
-                var boundary = new CheckpointPosition
-                {
-                    Epoch = epoch, NextBatch = 0, Iteration = iteration, Seed = Settings.Seed, GlobalBatchSize = batchSize,
-                    SampleCount = train.Count, CompletedEpochs = completed,
-                };
-                try
-                {
-                    elastic.AtEpochBoundary(trainingStarts: false, () => CaptureState(boundary));
-                }
-                catch (IOException error) when (CheckpointPath is not null)
-                {
-                    throw CheckpointOnGroupFailure(error, boundary);
-                }
-                FitThreadsToCoreShare();
-            }
+            var (samplesTrained, stepSeconds) = TrainEpochSteps(train, validation, progress, batchesPerEpoch, sampleLog, cancellation);
+            if (progress.Stopping) break;
+            EndEpoch(validation, progress, epochClock, samplesTrained / Math.Max(stepSeconds, 1e-9), cancellation);
         }
 
-        int? bestEpoch = null;
-        if (Settings.RestoreBestEpoch && _best?.Epoch is int best && !interrupted)
-        {
-            // Training ends with the best epoch's weights in every replica (the checkpoint keeps the last epoch's,
-            // so a resumed run with more epochs continues from where training really was).
-            _best.RestoreInto(_replicas.MasterModel);
-            _replicas.SynchroniseReplicas();
-            bestEpoch = best;
-        }
-        var result = new TrainingResult(epoch, iteration, interrupted, completed, wall.Elapsed.TotalSeconds, bestEpoch, stoppedEarly);
+        int? bestEpoch = RestoreBestEpochWeights(progress);
+        var result = new TrainingResult(progress.Epoch, progress.Iteration, progress.Interrupted, progress.Completed, wall.Elapsed.TotalSeconds,
+            bestEpoch, progress.StoppedEarly);
         foreach (var observer in Settings.Observers) observer.TrainingFinished(result);
         return result;
     }
 
-    static SampleLog OpenSampleLog(string path, bool append)
+    /// <summary>Where this fit starts: the beginning, this process's checkpoint (<see cref="TrainerSettings.Resume"/>),
+    /// or the state a process group hands over; and whether it continues an earlier run (the sample log is then
+    /// appended to, and observers are told).</summary>
+    (CheckpointPosition Position, bool Continued) StartingPosition(IBatchSource train)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        return new SampleLog(new StreamWriter(path, append) { AutoFlush = true });
+        var position = new CheckpointPosition
+        {
+            Epoch = 0, NextBatch = 0, Iteration = 0, Seed = Settings.Seed, GlobalBatchSize = Settings.GlobalBatchSize, SampleCount = train.Count,
+        };
+        // A member of a process group without a checkpoint of its own (a new machine, a lost disk) starts fresh
+        // and takes the most advanced member's state below.
+        bool checkpointHere = _checkpoints.ExistsHere;
+        _checkpoints.Data = _checkpoints.Enabled || _elastic is not null ? DataFingerprint.Of(train, Settings.DataDescription) : null;
+        if (Settings.Resume && (checkpointHere || _elastic is null)) position = _checkpoints.Resume(train.Count);
+        if (Settings.Resume) _best?.Resume(_replicas.MasterModel);
+        byte[]? adopted = _elastic?.JoinAtStart(position, resuming: Settings.Resume);
+        if (adopted is not null) position = _checkpoints.Adopt(adopted, train.Count);
+        FitThreadsToCoreShare();
+        return (position, Settings.Resume || adopted is not null);
     }
 
-    /// <summary>One line per completed step: step, epoch, rank, group size, and the indices of the samples of this
-    /// process's share (the same contiguous slice <see cref="BatchGradient"/> computes), flushed at once so that
-    /// a process killed mid-run leaves every line of a step it completed.</summary>
-    sealed class SampleLog(StreamWriter writer) : IDisposable
+    /// <summary>The steps of the current epoch from <see cref="FitProgress.FirstBatch"/> on, each followed by the
+    /// mid-epoch triggers; stops early when those say so. Returns the samples trained and the seconds the steps took
+    /// (validation and checkpoints are not throughput).</summary>
+    (long Samples, double StepSeconds) TrainEpochSteps(IBatchSource train, IBatchSource? validation, FitProgress progress, int batchesPerEpoch,
+        TrainingSampleLog? sampleLog, CancellationToken cancellation)
     {
-        public void Write(long step, int epoch, ReadOnlySpan<int> batch, (int Rank, int Size) place)
-        {
-            var (offset, end) = ShareOf(batch.Length, place.Rank, place.Size);
-            writer.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"{step}\t{epoch}\t{place.Rank}\t{place.Size}\t{string.Join(',', batch[offset..end].ToArray())}"));
-        }
+        int batchSize = Settings.GlobalBatchSize;
+        int[] order = EpochOrder(train.Count, Settings.Seed, progress.Epoch);
+        long samplesTrained = 0;
+        double stepSeconds = 0;
+        foreach (var model in _replicas.Models) model.train();
+        // Per epoch, not across epochs: a source may change between epochs (fresh negatives each epoch).
+        using var prefetcher = Settings.PrefetchBatches > 0
+            ? new BatchPrefetcher(train, PlanEpoch(order, progress.FirstBatch, batchesPerEpoch, progress.Iteration), Settings.PrefetchBatches)
+            : null;
 
-        public void Dispose() => writer.Dispose();
+        for (int batch = progress.FirstBatch; batch < batchesPerEpoch; batch++)
+        {
+            var stepClock = Stopwatch.StartNew();
+            using var stepScope = NewDisposeScope();
+            using var prepared = prefetcher?.Next();
+            prepared?.JoinScope(stepScope);
+            int start = batch * batchSize, count = Math.Min(batchSize, train.Count - start);
+            double rate = Settings.Schedule?.RateAt(checked((int)progress.Iteration), progress.Epoch) ?? OptimizerLearningRate();
+            SetOptimizerLearningRate(rate);
+            // Seeding every step makes stochastic layers (dropout) repeat exactly after a resume.
+            torch.random.manual_seed(StepSeed(progress.Iteration)).Dispose();
+
+            double loss;
+            try
+            {
+                loss = BatchGradient(train, order.AsSpan(start, count), prepared);
+                sampleLog?.Write(progress.Iteration + 1, progress.Epoch, order.AsSpan(start, count), Settings.Processes.LastSumContribution);
+            }
+            catch (ProcessGroupFailedException error) when (_checkpoints.Enabled)
+            {
+                throw _checkpoints.SaveOnGroupFailure(error, progress.MidEpoch(nextBatch: batch));
+            }
+            _optimizer.step();
+            _replicas.SynchroniseReplicas();
+
+            if (double.IsNaN(loss) || double.IsInfinity(loss))
+                throw new TrainingDivergedException($"training diverged: loss is {loss} at epoch {progress.Epoch + 1}, iteration {progress.Iteration + 1}; the learning rate was {rate:G3}: lower it (--learning-rate)");
+            progress.StepCompleted(loss, count);
+            samplesTrained += count;
+            stepSeconds += stepClock.Elapsed.TotalSeconds;
+
+            var report = new IterationReport(progress.Epoch, Settings.Epochs, batch, batchesPerEpoch, progress.Iteration, loss, rate, count,
+                count / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9));
+            foreach (var observer in Settings.Observers) observer.IterationCompleted(report);
+
+            // The epoch's last step is followed by the epoch-end triggers instead.
+            bool lastBatch = batch == batchesPerEpoch - 1;
+            if (!lastBatch && StopsAfterMidEpochStep(batch + 1, validation, progress, cancellation)) break;
+        }
+        return (samplesTrained, stepSeconds);
+    }
+
+    /// <summary>The triggers after a step inside an epoch: validation, the end trigger, Ctrl+C and checkpoints.
+    /// Returns whether training stops here; an end trigger that fires mid-epoch stops like Ctrl+C does: the
+    /// checkpoint records the exact position, so a later run with a larger limit continues from this very step.</summary>
+    bool StopsAfterMidEpochStep(int nextBatch, IBatchSource? validation, FitProgress progress, CancellationToken cancellation)
+    {
+        var clock = new TrainingClock(progress.Epoch, progress.Iteration, AtEpochEnd: false);
+        if (validation is not null && Settings.ValidateWhen.IsTriggered(clock)) ValidateMidEpoch(validation, progress);
+        progress.ReachedEnd = Settings.EndWhen?.IsTriggered(clock) == true;
+        bool stopNow = cancellation.IsCancellationRequested || progress.ReachedEnd;
+        if (_checkpoints.Enabled && (stopNow || Settings.CheckpointWhen.IsTriggered(clock)))
+            _checkpoints.Save(progress.MidEpoch(nextBatch));
+        if (progress.ReachedEnd && validation is not null) ValidateMidEpoch(validation, progress);
+        if (!stopNow) return false;
+        progress.Interrupted = !progress.ReachedEnd;
+        return true;
+    }
+
+    void ValidateMidEpoch(IBatchSource validation, FitProgress progress)
+    {
+        var scores = Evaluate(validation, Settings.ValidationMethods);
+        foreach (var observer in Settings.Observers) observer.ValidationCompleted(progress.Epoch, progress.Iteration, scores);
+    }
+
+    /// <summary>The triggers at the end of an epoch: the end trigger, validation, the schedule, the best epoch and
+    /// early stopping, the epoch's report, the checkpoint, Ctrl+C, and the process group's boundary where newcomers
+    /// join.</summary>
+    void EndEpoch(IBatchSource? validation, FitProgress progress, Stopwatch epochClock, double samplesPerSecond, CancellationToken cancellation)
+    {
+        int epoch = progress.Epoch;
+        var endClock = new TrainingClock(epoch, progress.Iteration, AtEpochEnd: true);
+        progress.ReachedEnd = Settings.EndWhen?.IsTriggered(endClock) == true;
+        IReadOnlyDictionary<string, double> scores = validation is not null && (Settings.ValidateWhen.IsTriggered(endClock) || Settings.ValidateWhen.IsTriggered(endClock with { AtEpochEnd = false }) || progress.ReachedEnd)
+            ? Evaluate(validation, Settings.ValidationMethods)
+            : new Dictionary<string, double>();
+        double trainLoss = progress.EpochLoss;
+        Settings.Schedule?.EpochEnded(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double monitored) ? monitored : trainLoss);
+        // An epoch without validation is not judged, unless the training loss is all there is to judge by.
+        _best?.Offer(epoch, scores.TryGetValue(Settings.MonitoredMetric, out double value) ? value : validation is null ? trainLoss : double.NaN,
+            _replicas.MasterModel);
+        if (Settings.EarlyStoppingPatience is int patience && _best?.Epoch is int bestSoFar && epoch - bestSoFar >= patience && epoch + 1 < Settings.Epochs)
+            progress.ReachedEnd = progress.StoppedEarly = true;
+
+        var epochReport = new EpochReport(epoch, Settings.Epochs, progress.Iteration, trainLoss, scores, OptimizerLearningRate(),
+            epochClock.Elapsed.TotalSeconds, samplesPerSecond, Environment.WorkingSet / (1024.0 * 1024.0));
+        progress.EpochCompleted(epochReport);
+        foreach (var observer in Settings.Observers) observer.EpochCompleted(epochReport);
+
+        bool finished = progress.Epoch == Settings.Epochs;
+        if (_checkpoints.Enabled && (Settings.CheckpointWhen.IsTriggered(endClock) || finished || progress.ReachedEnd || cancellation.IsCancellationRequested))
+            _checkpoints.Save(progress.AtEpochStart());
+        if (cancellation.IsCancellationRequested && !finished) progress.Interrupted = true;
+        if (_elastic is not null && !finished && !progress.Stopping)
+        {
+            _elastic.AtEpochBoundary(progress.AtEpochStart());
+            FitThreadsToCoreShare();
+        }
+    }
+
+    /// <summary>With <see cref="TrainerSettings.RestoreBestEpoch"/>, training ends with the best epoch's weights in
+    /// every replica (the checkpoint keeps the last epoch's, so a resumed run with more epochs continues from where
+    /// training really was). Returns that epoch, or null when the last epoch's weights stay.</summary>
+    int? RestoreBestEpochWeights(FitProgress progress)
+    {
+        if (!Settings.RestoreBestEpoch || _best?.Epoch is not int best || progress.Interrupted) return null;
+        _best.RestoreInto(_replicas.MasterModel);
+        _replicas.SynchroniseReplicas();
+        return best;
     }
 
     /// <summary>The contiguous slice [offset, end) of a batch of <paramref name="count"/> samples computed by process
     /// <paramref name="rank"/> of <paramref name="size"/>.</summary>
     public static (int Offset, int End) ShareOf(int count, int rank, int size) =>
         ((int)((long)count * rank / size), (int)((long)count * (rank + 1) / size));
-
-    /// <summary>The process group failed for good (a cluster worker lost its driver): keep every completed step in
-    /// a checkpoint, and say so in the error the caller reports.</summary>
-    IOException CheckpointOnGroupFailure(IOException error, CheckpointPosition lastCompleted)
-    {
-        SaveCheckpoint(lastCompleted);
-        return new IOException($"{error.Message} (saved a checkpoint after step {lastCompleted.Iteration}: start the job again with --resume to continue from it)", error);
-    }
 
     /// <summary>Computes each validation method over <paramref name="data"/>, the replicas sharing the work; in a
     /// process group each process takes its share of the data and the totals are summed over the group (if the
@@ -451,9 +426,10 @@ public sealed class Trainer : IDisposable
     /// This process computes its share (all of it when training alone); in a process group the weighted
     /// gradients are summed across processes, and if the group loses a member meanwhile the batch is shared
     /// out again among the survivors and computed again, so every sample of it is used exactly once.</summary>
-    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, int[][] replicaSlices, double[] shares, double[] replicaLosses,
-        PreparedBatch? prepared)
+    double BatchGradient(IBatchSource train, ReadOnlySpan<int> batch, PreparedBatch? prepared)
     {
+        int[][] replicaSlices = _replicaSlices;
+        double[] shares = _replicaShares, replicaLosses = _replicaLosses;
         var processes = Settings.Processes;
         while (true)
         {
@@ -550,48 +526,6 @@ public sealed class Trainer : IDisposable
         var random = new Random(unchecked(seed * 7919 + epoch * 104_729 + 17));
         random.Shuffle(order);
         return order;
-    }
-
-    CheckpointPosition ResumeFrom(int sampleCount)
-    {
-        string path = CheckpointPath ?? throw new InvalidOperationException("--resume needs a checkpoint folder");
-        var position = TrainingCheckpoint.Load(path, _replicas.MasterModel, _optimizer);
-        if (position.Seed != Settings.Seed || position.GlobalBatchSize != Settings.GlobalBatchSize || position.SampleCount != sampleCount)
-            throw new Data.DataFileException(path,
-                $"checkpoint was made with seed {position.Seed}, batch {position.GlobalBatchSize}, {position.SampleCount} samples; " +
-                $"this run has seed {Settings.Seed}, batch {Settings.GlobalBatchSize}, {sampleCount} samples");
-        if (position.Data is not null && _data is not null && position.Data.DifferenceFrom(_data) is string difference)
-            throw new Data.DataFileException(path,
-                $"the checkpoint was trained on other data than this run's ({difference}): it was trained on {position.Data}; " +
-                $"this run has {_data}. Resume with the data it was trained on, or train from the start (without --resume, or with another --output)");
-        if (position.ScheduleState.Count > 0) Settings.Schedule?.RestoreState(position.ScheduleState);
-        _replicas.SynchroniseReplicas();
-        return position;
-    }
-
-    void SaveCheckpoint(CheckpointPosition position) =>
-        TrainingCheckpoint.Save(CheckpointPath!, WithSchedule(position), _replicas.MasterModel, _optimizer);
-
-    CheckpointPosition WithSchedule(CheckpointPosition position) =>
-        position with { ScheduleState = Settings.Schedule?.SaveState().ToDictionary() ?? new Dictionary<string, double>(), Data = _data };
-
-    byte[] CaptureState(CheckpointPosition position) => TrainingCheckpoint.ToBytes(WithSchedule(position), _replicas.MasterModel, _optimizer);
-
-    /// <summary>A newcomer to a process group takes over a member's weights, optimizer state and position.</summary>
-    CheckpointPosition AdoptState(byte[] state, int sampleCount)
-    {
-        const string origin = "the training state received from the process group";
-        using var stream = new MemoryStream(state, writable: false);
-        var position = TrainingCheckpoint.Load(stream, origin, _replicas.MasterModel, _optimizer);
-        if (position.Seed != Settings.Seed || position.GlobalBatchSize != Settings.GlobalBatchSize || position.SampleCount != sampleCount)
-            throw new Data.DataFileException(origin,
-                $"it comes from a run with seed {position.Seed}, batch {position.GlobalBatchSize}, {position.SampleCount} samples; " +
-                $"this process has seed {Settings.Seed}, batch {Settings.GlobalBatchSize}, {sampleCount} samples");
-        if (position.Data is not null && _data is not null && position.Data.DifferenceFrom(_data) is string difference)
-            throw new Data.DataFileException(origin, $"it comes from a run on other data ({difference}): {position.Data}; this process has {_data}");
-        if (position.ScheduleState.Count > 0) Settings.Schedule?.RestoreState(position.ScheduleState);
-        _replicas.SynchroniseReplicas();
-        return position;
     }
 
     double OptimizerLearningRate() => _optimizer.GetLearningRate();

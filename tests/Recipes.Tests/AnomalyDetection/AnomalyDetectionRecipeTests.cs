@@ -40,12 +40,12 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
         Assert.Equal(2, root.GetProperty("workers").GetInt32());
         var metrics = root.GetProperty("metrics");
         // The seed's step: flags the top 1% of its errors over the whole series (--whole-series).
-        Assert.Equal(5, metrics.GetProperty("seed_windows_total").GetInt32());
-        Assert.InRange(metrics.GetProperty("seed_windows_detected").GetInt32(), 0, 5);
-        Assert.True(metrics.GetProperty("seed_false_positives").GetInt32() >= 0);
-        Assert.True(metrics.GetProperty("seed_nab_score").GetDouble() <= 100);
+        Assert.Equal(5, metrics.GetProperty("notebook_windows_total").GetInt32());
+        Assert.InRange(metrics.GetProperty("notebook_windows_detected").GetInt32(), 0, 5);
+        Assert.True(metrics.GetProperty("notebook_false_positives").GetInt32() >= 0);
+        Assert.True(metrics.GetProperty("notebook_nab_score").GetDouble() <= 100);
         // 1% of the 10,269 points the whole series can forecast (ties could add a few).
-        int anomalies = metrics.GetProperty("seed_anomalies").GetInt32();
+        int anomalies = metrics.GetProperty("notebook_anomalies").GetInt32();
         Assert.InRange(anomalies, 102, 110);
         Assert.Equal(10_269, root.GetProperty("scored_points").GetInt32());
         Assert.Equal(1500, root.GetProperty("train_windows").GetInt32());
@@ -53,7 +53,7 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
         string[] csv = File.ReadAllLines(Path.Combine(output, AnomalyCsv.FileName));
         Assert.Equal(AnomalyCsv.Header, csv[0]);
         Assert.Equal(anomalies, csv.Length - 1);
-        Assert.Equal(metrics.GetProperty("seed_false_positives").GetInt32(), csv.Count(line => line.EndsWith(",false")) - NotScored(csv));
+        Assert.Equal(metrics.GetProperty("notebook_false_positives").GetInt32(), csv.Count(line => line.EndsWith(",false")) - NotScored(csv));
 
         // The detector (step 9) always scores the whole series. On the generated series (seen: 4 of 5 windows, 2 false
         // positives, raw 2.26 against the null detector's -5) it must find most events and beat flagging nothing by
@@ -111,8 +111,8 @@ public sealed class AnomalyDetectionRecipeTests : IDisposable
         Assert.Equal("test", root.GetProperty("score_range").GetString());
         var metrics = root.GetProperty("metrics");
         // Only the January blizzard falls in the last 1,000 points; the seed flags its 10 largest errors.
-        Assert.Equal(1, metrics.GetProperty("seed_windows_total").GetInt32());
-        Assert.Equal(10, metrics.GetProperty("seed_anomalies").GetInt32());
+        Assert.Equal(1, metrics.GetProperty("notebook_windows_total").GetInt32());
+        Assert.Equal(10, metrics.GetProperty("notebook_anomalies").GetInt32());
         Assert.Equal(10, File.ReadAllLines(Path.Combine(output, AnomalyCsv.FileName)).Length - 1);
         Assert.Contains("4 labelled windows fall outside the scored range", run.Output);
         // The detector scores all five windows of the real series against the same labels file.

@@ -58,11 +58,11 @@ public sealed class FeaturesAndUnrollTests
     {
         var series = TimeSeriesCsv.Read(SharedSampleData.NycTaxiCsv);
         var features = DemandFeatures.ValueHourAwake(series);
-        int trainingRows = Unroll.SeedTrainingRowCount(series.Count);
+        int trainingRows = Unroll.NotebookTrainingRowCount(series.Count);
         Assert.Equal(9269, trainingRows);
         var scaler = StandardScaler.Fit(features, trainingRows);
         var scaled = scaler.Transform(features);
-        var (train, test) = Unroll.SeedSplit(scaled, targetColumn: 0);
+        var (train, test) = Unroll.NotebookSplit(scaled, targetColumn: 0);
 
         // x_train 9218x50x3, y_train 9218, x_test 1000x50x3, y_test 1000: the seed notebook's printout.
         Assert.Equal((9218, 50, 3), (train.Count, train.Length, train.FeatureCount));
@@ -94,7 +94,7 @@ public sealed class FeaturesAndUnrollTests
     public void A_series_too_short_for_the_seed_split_is_refused_with_the_reason()
     {
         var table = new FeatureMatrix(["v"], new double[1100]);
-        var error = Assert.Throws<ArgumentException>(() => Unroll.SeedSplit(table, 0));
+        var error = Assert.Throws<ArgumentException>(() => Unroll.NotebookSplit(table, 0));
         Assert.Contains("1100 rows are too few", error.Message);
     }
 }

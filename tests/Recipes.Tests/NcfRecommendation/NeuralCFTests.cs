@@ -20,7 +20,7 @@ public sealed class NeuralCFTests : IDisposable
     [Fact]
     public void The_seed_and_paper_shapes_have_the_parameter_counts_of_their_layers()
     {
-        using var seed = new NeuralCF(NeuralCFSettings.SeedExplicit(6040, 3706, 5));
+        using var seed = new NeuralCF(NeuralCFSettings.NotebookExplicit(6040, 3706, 5));
         // Embeddings (6040 + 3706) x 20, MLP 40->20->10, head 10->5.
         Assert.Equal(9746 * 20 + (40 * 20 + 20) + (20 * 10 + 10) + (10 * 5 + 5), Parameters(seed));
 
@@ -85,7 +85,7 @@ public sealed class NeuralCFTests : IDisposable
     {
         Directory.CreateDirectory(_folder);
         torch.random.manual_seed(9);
-        var settings = NeuralCFSettings.SeedExplicit(4, 6, 5);
+        var settings = NeuralCFSettings.NotebookExplicit(4, 6, 5);
         using var model = new NeuralCF(settings);
         string path = Path.Combine(_folder, "model.bin");
         SavedRecommender.Save(path, model, new RecommenderInfo("test", "explicit", settings, RatingScale.WholeStars, [10, 20, 30, 40], [1, 2, 3, 5, 8, 13]));

@@ -152,10 +152,58 @@ public class TensorBoardWriterTests
         Assert.Equal(0x09, data[0]); // field 1 (wall_time), wire type 1 (fixed64)
         double wallTime = BinaryPrimitives.ReadDoubleLittleEndian(data[1..9]);
         Assert.InRange(wallTime, 1.6e9, 4e9);
-        Assert.Equal(new byte[] { 0x10, 0x00 }, data[9..11].ToArray()); // field 2 (step) = varint 0
-        Assert.Equal(0x1A, data[11]); // field 3 (file_version), length-delimited
-        Assert.Equal(13, data[12]);
-        Assert.Equal("brain.Event:2", Encoding.ASCII.GetString(data[13..]));
+        // Field 2 (step) is 0 here, which proto3 leaves out (as TensorFlow's own writer does): field 3 follows.
+        Assert.Equal(0x1A, data[9]); // field 3 (file_version), length-delimited
+        Assert.Equal(13, data[10]);
+        Assert.Equal("brain.Event:2", Encoding.ASCII.GetString(data[11..]));
+    }
+
+    [Fact]
+    public void Events_of_other_writers_give_their_scalars_and_skip_images_and_unknown_fields()
+    {
+        // Encoded by hand from the Event and Summary schemas, as TensorFlow or PyTorch would write them: an image
+        // value, a scalar with a node_name, and an event-level field (source_metadata) our schema leaves out.
+        static byte[] Field(int number, int wireType, params byte[] payload) =>
+            [(byte)(number << 3 | wireType), .. wireType == 2 ? new[] { (byte)payload.Length } : [], .. payload];
+        byte[] image = Field(1, 2, "picture"u8.ToArray()).Concat(Field(4, 2, Field(4, 2, 0xFF, 0xD8))).ToArray();
+        byte[] scalar = Field(1, 2, "loss"u8.ToArray()).Concat(Field(7, 2, (byte)'n')).Concat(Field(2, 5, BitConverter.GetBytes(0.5f))).ToArray();
+        byte[] summary = Field(1, 2, image).Concat(Field(1, 2, scalar)).ToArray();
+        byte[] foreignEvent = Field(1, 1, BitConverter.GetBytes(1.7e9)).Concat(Field(2, 0, 5)).Concat(Field(5, 2, summary))
+            .Concat(Field(10, 2, Field(1, 2, "pytorch"u8.ToArray()))).ToArray();
+
+        using var folder = new TemporaryFolder();
+        string path = folder.File("events.out.tfevents.1.other");
+        var record = new byte[16 + foreignEvent.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)foreignEvent.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), Crc32C.ComputeMasked(record.AsSpan(0, 8)));
+        foreignEvent.CopyTo(record, 12);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(12 + foreignEvent.Length), Crc32C.ComputeMasked(foreignEvent));
+        File.WriteAllBytes(path, record);
+
+        var file = TensorBoardEventReader.Read(path);
+        Assert.Equal(1, file.EventCount);
+        Assert.Null(file.FileVersion);
+        var only = Assert.Single(file.Scalars);
+        Assert.Equal(new TensorBoardScalar("loss", 5, 0.5f, 1.7e9), only);
+    }
+
+    [Fact]
+    public void A_record_whose_checksums_hold_but_whose_event_is_not_protobuf_is_reported()
+    {
+        using var folder = new TemporaryFolder();
+        string path = folder.File("events.out.tfevents.1.garbage");
+        byte[] garbage = [0x0A, 0x7F, 0x01]; // field 1 declared 127 bytes long, 1 present
+        var record = new byte[16 + garbage.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)garbage.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), Crc32C.ComputeMasked(record.AsSpan(0, 8)));
+        garbage.CopyTo(record, 12);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(12 + garbage.Length), Crc32C.ComputeMasked(garbage));
+        File.WriteAllBytes(path, record);
+
+        var error = Assert.Throws<DataFileException>(() => TensorBoardEventReader.Read(path));
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("record 0", error.Problem);
+        Assert.Contains("not a valid TensorBoard event", error.Problem);
     }
 
     [Fact]
