@@ -207,7 +207,8 @@ List<RecipeRun> RunQuick(RecipeTarget recipe, string configuration, string folde
         }
         stopwatch.Stop();
         Information("== {0}: {1} in {2:0} s", title, failure is null ? "passed" : $"FAILED ({failure})", stopwatch.Elapsed.TotalSeconds);
-        runs.Add(new RecipeRun(title, recipe.Name, results, arguments, failure, stopwatch.Elapsed, [.. lastErrorLines]));
+        var errorLines = lastErrorLines.Reverse().SkipWhile(string.IsNullOrWhiteSpace).Reverse().ToList();
+        runs.Add(new RecipeRun(title, recipe.Name, results, arguments, failure, stopwatch.Elapsed, errorLines));
     }
     return runs;
 }
