@@ -16,8 +16,8 @@ sealed record RecipeTarget(string Name, string Description, string[] QuickArgume
     public string[] Modes { get; init; } = [];
 }
 
-/// <summary>One recipe process run by --target=all, as the report shows it.</summary>
-/// <summary>Failure says why the process failed (its exit code, or the time limit), null when it succeeded.</summary>
+/// <summary>One recipe process run by --target=all, as the report shows it. Failure says why the process failed
+/// (its exit code, the time limit, no built assembly), null when it succeeded.</summary>
 sealed record RecipeRun(string Title, string Recipe, string ResultsFolder, IReadOnlyList<string> Arguments,
     string Failure, TimeSpan Elapsed, IReadOnlyList<string> LastErrorLines);
 
