@@ -266,8 +266,10 @@ static class QuickRunReport
 
     // ---- Markdown ----
 
-    /// <summary>Text for a Markdown table cell: pipes escaped, on one line, HTML-special characters as entities.</summary>
-    static string Cell(string text) => WebUtility.HtmlEncode(text ?? "").Replace("|", "\\|").Replace("\r", " ").Replace("\n", " ");
+    /// <summary>Text for a Markdown table cell: on one line, pipes escaped, and &amp; &lt; &gt; as entities so no text
+    /// becomes HTML (quotes stay readable).</summary>
+    static string Cell(string text) => (text ?? "").Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;")
+        .Replace("|", "\\|").Replace("\r", " ").Replace("\n", " ");
 
     /// <summary>A fenced block that no backtick run inside the text can close early.</summary>
     static string Fenced(string text)
