@@ -53,7 +53,8 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
     {
         using var transfer = new ImageNetTransfer(BackboneTraining.FineTuneTorchSharp, classCount: 3, freezeUpTo: "layer3");
         random.manual_seed(21).Dispose();
-        using var classifier = transfer.CreateClassifier(transfer.CreateTrainable());
+        using var trained = transfer.CreateTrainable(); // disposed after the classifier, which takes over its layers
+        using var classifier = transfer.CreateClassifier(trained);
         classifier.eval();
         using var preprocessing = ImageNetResNet18.LoadPreprocessing();
         string path = Path.Combine(_folder, "transfer.onnx");
@@ -177,7 +178,12 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
         using var contiguous = inputs.contiguous();
         var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(contiguous.data<float>().ToArray(), contiguous.shape.Select(d => (int)d).ToArray());
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("images", input)]);
-        return results.ToDictionary(r => r.Name, r => r.AsTensor<float>().Clone());
+        // Copied out: the results' memory belongs to ONNX Runtime and is freed with them.
+        return results.ToDictionary(r => r.Name, r =>
+        {
+            var values = r.AsTensor<float>();
+            return (OrtFloats)new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(values.ToArray(), values.Dimensions);
+        });
     }
 
     void AssertClose(string name, Tensor expected, OrtFloats actual)
