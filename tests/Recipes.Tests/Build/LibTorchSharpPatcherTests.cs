@@ -15,6 +15,7 @@ public class LibTorchSharpPatcherTests
     [Fact]
     public void The_output_copy_no_longer_requires_a_version_the_system_lacks()
     {
+        if (!OperatingSystem.IsLinux()) return; // the patch is for Linux's ELF libLibTorchSharp.so; other platforms have nothing to patch
         string? system = LibTorchSharpPatcher.FindSystemLibStdCxx();
         Assert.NotNull(system);
         string library = Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so");
@@ -34,6 +35,7 @@ public class LibTorchSharpPatcherTests
     [Fact]
     public void Patching_the_pristine_library_removes_the_GLIBCXX_3_4_32_requirement_when_the_system_lacks_it()
     {
+        if (!OperatingSystem.IsLinux()) return; // the patch is for Linux's ELF libLibTorchSharp.so; other platforms have nothing to patch
         string? system = LibTorchSharpPatcher.FindSystemLibStdCxx();
         Assert.NotNull(system);
         bool systemHasIt = LibTorchSharpPatcher.DefinedVersions(File.ReadAllBytes(system!)).Contains(LibTorchSharpPatcher.MissingVersion);
@@ -62,6 +64,7 @@ public class LibTorchSharpPatcherTests
     [Fact]
     public void A_file_that_is_not_ELF_is_refused_with_a_clear_error()
     {
+        if (!OperatingSystem.IsLinux()) return; // the patch is for Linux's ELF libLibTorchSharp.so; other platforms have nothing to patch
         string system = LibTorchSharpPatcher.FindSystemLibStdCxx()!;
         if (LibTorchSharpPatcher.DefinedVersions(File.ReadAllBytes(system)).Contains(LibTorchSharpPatcher.MissingVersion)) return;
         string bogus = Path.Combine(Path.GetTempPath(), $"not-elf-{Guid.NewGuid():N}.so");
