@@ -47,7 +47,7 @@ public static class ServeCommand
             Description = "Address to listen on, host:port (default loopback 127.0.0.1:8080; 0.0.0.0:8080 serves other machines; port 0 picks a free port)",
             DefaultValueFactory = _ => "127.0.0.1:8080",
         };
-        var copies = new Option<int?>("--copies") { Description = "Model copies answering at once (default: one per 2 cores)" };
+        var copies = new Option<int?>("--copies") { Description = "Model copies answering at once (default: one per 4 cores, InferenceOptions.DefaultCopies)" };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most requests joined into one forward pass (1: no dynamic batching)", DefaultValueFactory = _ => 32 };
         var maxDelay = new Option<double?>("--max-delay-ms") { Description = "How long a request may wait for others to join its batch, in milliseconds" };
         var apiKeyFile = new Option<string?>("--api-key-file") { Description = "File holding the API key requests must send (Authorization: Bearer KEY or X-API-Key: KEY)" };
