@@ -8,6 +8,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- serving-core [--requests 300] [--seconds 30]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- pipeline [--recipes mnist ncf-explicit ncf-implicit anomaly] [--steps 40] [--rounds 3]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray and object-detection also python3-torchvision),
@@ -76,5 +77,10 @@ var pipeline = new Command("pipeline", "Each recipe's training samples/s on its 
     { pipelineRecipes, pipelineSteps, pipelineRounds, pipelineSamples, pipelineMaster };
 pipeline.SetAction(parsed => PipelineBenchmark.Run(parsed.GetValue(pipelineRecipes)!, parsed.GetValue(pipelineSteps), parsed.GetValue(pipelineRounds),
     parsed.GetValue(pipelineSamples), parsed.GetValue(pipelineMaster)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
+var servingRequests = new Option<int>("--requests") { DefaultValueFactory = _ => 300, Description = "Timed requests per cell (after one untimed request per caller)" };
+var servingSeconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 30, Description = "Time limit per cell" };
+var servingCore = new Command("serving-core", "Inference core (InferenceModel) with ImageNet ResNet-18: images/s and p50/p95/p99 latency at concurrency 1, 8, 32 for " +
+    "1 copy without batching, one copy per core, dynamic batching; TorchSharp vs ONNX Runtime") { servingRequests, servingSeconds };
+servingCore.SetAction(parsed => ServingCoreBenchmark.Run(parsed.GetValue(servingRequests), parsed.GetValue(servingSeconds)));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection, servingCore };
 return root.Parse(args).Invoke();
