@@ -138,34 +138,12 @@ public static class MovieLensReader
 
     static Movie ParseCsvMovie(string line, string source, int lineNumber)
     {
-        var fields = SplitCsv(line) ?? throw LineError(source, lineNumber, $"unterminated quoted field in \"{Shorten(line)}\"");
+        var fields = new List<string>();
+        if (!CsvRecord.TrySplit(line, fields, new StringBuilder()))
+            throw LineError(source, lineNumber, $"unterminated quoted field in \"{Shorten(line)}\"");
         if (fields.Count != 3)
             throw LineError(source, lineNumber, $"expected 3 fields ({MoviesCsvHeader}), found {fields.Count}");
         return new Movie(NonNegativeId(fields[0], "movie id", source, lineNumber), Title(fields[1], source, lineNumber), Genres(fields[2]));
-    }
-
-    /// <summary>Splits one CSV record (RFC 4180 quoting: "a, b" and doubled "" inside quotes); null when a quote is left open.</summary>
-    static List<string>? SplitCsv(string line)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c != '"') field.Append(c);
-                else if (i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else quoted = false;
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
-        }
-        if (quoted) return null;
-        fields.Add(field.ToString());
-        return fields;
     }
 
     static IReadOnlyList<string> Genres(string field) =>

@@ -38,7 +38,7 @@ public static class ChestXrayLabelsCsv
         }
         if (header is null)
             throw new DataFileException(path, $"empty file (expected a header with the columns {string.Join(", ", RequiredColumns)})");
-        if (!SplitFields(header, fields, quotedField))
+        if (!CsvRecord.TrySplit(header, fields, quotedField))
             throw new DataFileException(path, $"line {lineNumber}: unterminated quoted field in the header");
         var headerNames = fields.Select(name => name.Trim()).ToList();
         int imageColumn = ColumnIndex(headerNames, ImageIndexColumn);
@@ -59,7 +59,7 @@ public static class ChestXrayLabelsCsv
         {
             lineNumber++;
             if (line.Trim().Length == 0) continue; // a trailing blank line is common and harmless
-            if (!SplitFields(line, fields, quotedField))
+            if (!CsvRecord.TrySplit(line, fields, quotedField))
                 throw new DataFileException(path, $"line {lineNumber}: unterminated quoted field in \"{Shorten(line)}\"");
             if (fields.Count < fieldsNeeded)
                 throw new DataFileException(path,
@@ -96,45 +96,6 @@ public static class ChestXrayLabelsCsv
 
     static int ColumnIndex(List<string> headerNames, string column) =>
         headerNames.FindIndex(name => name.Equals(column, StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>
-    /// Splits one CSV record into <paramref name="fields"/> (RFC 4180 quoting: "a, b" and doubled "" inside
-    /// quotes); false when a quote is left open. Lines without quotes, all of NIH's, take the cheap path.
-    /// </summary>
-    static bool SplitFields(string line, List<string> fields, StringBuilder quotedField)
-    {
-        fields.Clear();
-        if (line.EndsWith('\r')) line = line[..^1];
-        if (!line.Contains('"'))
-        {
-            int start = 0;
-            while (true)
-            {
-                int comma = line.IndexOf(',', start);
-                if (comma < 0) { fields.Add(line[start..]); return true; }
-                fields.Add(line[start..comma]);
-                start = comma + 1;
-            }
-        }
-        quotedField.Clear();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c != '"') quotedField.Append(c);
-                else if (i + 1 < line.Length && line[i + 1] == '"') { quotedField.Append('"'); i++; }
-                else quoted = false;
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(quotedField.ToString()); quotedField.Clear(); }
-            else quotedField.Append(c);
-        }
-        if (quoted) return false;
-        fields.Add(quotedField.ToString());
-        return true;
-    }
 
     static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
 }
