@@ -8,6 +8,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- onnx-export [--images 64] [--threads 2]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- pipeline [--recipes mnist ncf-explicit ncf-implicit anomaly] [--steps 40] [--rounds 3]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray and object-detection also python3-torchvision),
@@ -76,5 +77,10 @@ var pipeline = new Command("pipeline", "Each recipe's training samples/s on its 
     { pipelineRecipes, pipelineSteps, pipelineRounds, pipelineSamples, pipelineMaster };
 pipeline.SetAction(parsed => PipelineBenchmark.Run(parsed.GetValue(pipelineRecipes)!, parsed.GetValue(pipelineSteps), parsed.GetValue(pipelineRounds),
     parsed.GetValue(pipelineSamples), parsed.GetValue(pipelineMaster)!));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
+var exportImages = new Option<int>("--images") { DefaultValueFactory = _ => 64, Description = "Timed images per backend (batch 1, after 5 warm-up passes)" };
+var exportThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads for both backends" };
+var onnxExport = new Command("onnx-export", "ONNX export time of each recipe model, and the transfer classifier's ms/image at batch 1: ONNX Runtime on the exported file vs TorchSharp")
+    { exportImages, exportThreads };
+onnxExport.SetAction(parsed => OnnxExportBenchmark.Run(parsed.GetValue(exportImages), parsed.GetValue(exportThreads)));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, onnxExport, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection };
 return root.Parse(args).Invoke();
