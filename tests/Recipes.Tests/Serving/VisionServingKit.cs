@@ -279,7 +279,7 @@ sealed class ServingPageInBrowser : IAsyncDisposable
         })()
         """);
 
-    public Task ScreenshotAsync(string path) => Page.ScreenshotAsync(path, new PuppeteerSharp.ScreenshotOptions { FullPage = true });
+    public Task ScreenshotAsync(string path) => Page.ScreenshotAsync(path, new PuppeteerSharp.ScreenshotOptions { FullPage = false });
 
     public async ValueTask DisposeAsync()
     {
