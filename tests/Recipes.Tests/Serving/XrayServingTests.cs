@@ -114,7 +114,7 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
         Assert.True(heat[32 * width + 20] > heat[32 * width + 44], "the heat falls away from the hot cell");
     }
 
-    [VisionBrowserFact]
+    [ChromiumFact]
     public async Task The_page_draws_the_heatmap_over_the_uploaded_film()
     {
         await using var server = await StartAsync(Options("xray", trained.ModelPath, backend: null), XrayServing.Load, TextWriter.Null);
