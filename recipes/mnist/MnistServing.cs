@@ -10,29 +10,46 @@ namespace Recipes.Mnist;
 
 /// <summary>
 /// What <c>mnist serve</c> needs beyond the shared service: the saved LeNet-5 as an <see cref="InferenceModel"/> whose
-/// copies answer class probabilities (input <c>image</c>, FP32 [-1, 1, 28, 28], normalised as at training; output
-/// <c>probabilities</c>, [-1, classes]), and the preprocessing that turns an uploaded picture into that input.
+/// copies answer logits and class probabilities (input <c>images</c>, FP32 [-1, 1, 28, 28], normalised as at training;
+/// outputs <c>logits</c> and <c>probabilities</c>, [-1, classes]) on ONNX Runtime (the default: an export kept beside
+/// the weights) or TorchSharp (<c>--backend torch</c>), and the preprocessing that turns an uploaded picture into that input.
 /// </summary>
 public static class MnistServing
 {
     public const string ModelName = "mnist";
 
-    public static ServedModel Load(ServeOptions options)
+    public static ServedModel Load(ServeOptions options) => Load(options, Console.Out);
+
+    public static ServedModel Load(ServeOptions options, TextWriter log)
     {
         // Read the description (and prove the weights load) once here, so a bad file fails before any copy starts.
-        SavedClassifierInfo info;
-        using (SavedClassifier.Load(options.ModelPath, description => new LeNet5(description.ClassCount), out info)) { }
-        var signature = new ModelSignature(ModelName, Version(options.ModelPath), "torchsharp",
-            [new TensorSpec("image", TensorDatatype.FP32, [-1, 1, 28, 28])],
-            [new TensorSpec("probabilities", TensorDatatype.FP32, [-1, info.ClassCount])]);
-        int copies = options.Copies ?? InferenceOptions.DefaultCopies();
-        int threads = InferenceOptions.IntraOpThreadsPerCopy(copies);
-        var model = new InferenceModel(copy =>
+        var network = SavedClassifier.Load(options.ModelPath, description => new LeNet5(description.ClassCount), out SavedClassifierInfo info);
+        string version = ServedModelLoading.VersionOf(options.ModelPath);
+        IInferenceModel model;
+        using (network)
         {
-            var network = SavedClassifier.Load(options.ModelPath, description => new LeNet5(description.ClassCount), out _);
-            // Probabilities rather than logits: what a client of /v2/.../infer wants to read.
-            return new TorchSharpBackend(signature, inputs => [torch.nn.functional.softmax(network.forward(inputs[0]), 1)], network, threads);
-        }, new InferenceOptions(copies, options.MaxBatch, options.MaxDelay));
+            if ((options.Backend ?? ServingBackend.Onnx) == ServingBackend.Onnx)
+            {
+                // The export takes the normalised image, as the network does: the service normalises in Preprocess.
+                string onnxPath = ServedModelLoading.EnsureOnnxExport(options.ModelPath, path => network.ExportOnnx(path), log);
+                model = ServedModelLoading.StartInference(options, threads => new OnnxRuntimeBackend(onnxPath, ModelName, version, threads));
+            }
+            else
+            {
+                var signature = new ModelSignature(ModelName, version, "torchsharp",
+                    [new TensorSpec("images", TensorDatatype.FP32, [-1, 1, 28, 28])],
+                    [new TensorSpec("logits", TensorDatatype.FP32, [-1, info.ClassCount]), new TensorSpec("probabilities", TensorDatatype.FP32, [-1, info.ClassCount])]);
+                model = ServedModelLoading.StartInference(options, threads =>
+                {
+                    var copy = SavedClassifier.Load(options.ModelPath, description => new LeNet5(description.ClassCount), out _);
+                    return new TorchSharpBackend(signature, inputs =>
+                    {
+                        var logits = copy.forward(inputs[0]);
+                        return [logits, torch.nn.functional.softmax(logits, 1)];
+                    }, copy, threads);
+                });
+            }
+        }
         var labels = info.Dataset.Contains("Fashion", StringComparison.OrdinalIgnoreCase) ? MnistDataSets.FashionNames : MnistDataSets.DigitNames;
         return new ImageClassifierServing(ModelName, model, labels, image => Preprocess(image, info.Mean, info.Std), "probabilities");
     }
@@ -55,8 +72,4 @@ public static class MnistServing
             grey[i] = (float)(((darkOnLight ? 1 - grey[i] : grey[i]) - mean) / std);
         return grey;
     }
-
-    /// <summary>The model file's time of writing, so a retrained model shows as a new version in the metadata.</summary>
-    static string Version(string modelPath) =>
-        File.GetLastWriteTimeUtc(modelPath).ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
 }
