@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using Recipes.AnomalyDetection;
+using Recipes.NcfRecommendation;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Data.Mnist;
-using Recipes.Runtime.Data.MovieLens;
-using Recipes.Runtime.Data.Recommendation;
-using Recipes.Runtime.Data.TimeSeries;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;
@@ -207,9 +206,11 @@ static class PipelineBenchmark
         }
     }
 
+    // The recipe's offline stand-in for its default release, ML-1M: the same users, movies and model sizes.
     static UserItemRatings GeneratedRatings()
     {
-        var (ratings, movies) = GeneratedMovieRatings.Create();
-        return UserItemRatings.Create(ratings, movies, RatingScale.WholeStars);
+        var shape = MovieLensShape.OneMillion;
+        var (ratings, movies) = MovieLensLikeRatings.Create(shape);
+        return UserItemRatings.Create(ratings, movies, shape.Scale);
     }
 }

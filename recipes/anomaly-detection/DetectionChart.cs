@@ -1,4 +1,3 @@
-using Recipes.Runtime.Data.TimeSeries;
 using Recipes.Runtime.IO;
 using Recipes.Runtime.Summaries;
 using ScottPlot;

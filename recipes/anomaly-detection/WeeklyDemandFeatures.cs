@@ -1,4 +1,3 @@
-using Recipes.Runtime.Data.TimeSeries;
 
 namespace Recipes.AnomalyDetection;
 

@@ -1,5 +1,3 @@
-using Recipes.Runtime.Data.MovieLens;
-using Recipes.Runtime.Data.Recommendation;
 
 namespace Recipes.NcfRecommendation;
 

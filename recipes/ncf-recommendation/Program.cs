@@ -22,10 +22,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Recipes.NcfRecommendation;
-using Recipes.Runtime.Data.MovieLens;
-using Recipes.Runtime.Data.Recommendation;
 using Recipes.Runtime.Metrics;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
@@ -83,8 +80,8 @@ static int Train(CommonOptions options, RecommendationTask task, MovieLensReleas
     Directory.CreateDirectory(output);
 
     // 1. Data: --data, else the download cache, else a download, else generated ratings (and we say which).
-    //    The generated stand-in has the size and statistics of the release asked for (--dataset).
-    var data = MovieLensDataSets.Resolve(release, options.Data, options.CacheFolder, options.Offline, Console.Out, GeneratedStandIn);
+    //    The generated stand-in (MovieLensLikeRatings.cs) has the size and statistics of the release asked for (--dataset).
+    var data = MovieLensDataSets.Resolve(release, options.Data, options.CacheFolder, options.Offline, Console.Out);
     var ratings = data.Ratings;
     Console.WriteLine($"Data: {data.Description}: {ratings.Count:N0} ratings by {ratings.UserCount:N0} users of {ratings.ItemCount:N0} movies, {ratings.Scale}");
 
@@ -158,14 +155,14 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
     double[] medianGuess = Enumerable.Repeat(trainMedian, actual.Length).ToArray();
     var errors = new Dictionary<string, double>
     {
-        ["test_mae"] = RatingErrors.MeanAbsolute(mostLikely, actual),
-        ["test_rmse"] = RatingErrors.RootMeanSquared(mostLikely, actual),
-        ["test_mae_expected_stars"] = RatingErrors.MeanAbsolute(expected, actual),
-        ["test_rmse_expected_stars"] = RatingErrors.RootMeanSquared(expected, actual),
-        ["test_mae_train_mean"] = RatingErrors.MeanAbsolute(meanGuess, actual),
-        ["test_rmse_train_mean"] = RatingErrors.RootMeanSquared(meanGuess, actual),
-        ["test_mae_train_median"] = RatingErrors.MeanAbsolute(medianGuess, actual),
-        ["test_rmse_train_median"] = RatingErrors.RootMeanSquared(medianGuess, actual),
+        ["test_mae"] = RegressionErrors.MeanAbsolute(mostLikely, actual),
+        ["test_rmse"] = RegressionErrors.RootMeanSquared(mostLikely, actual),
+        ["test_mae_expected_stars"] = RegressionErrors.MeanAbsolute(expected, actual),
+        ["test_rmse_expected_stars"] = RegressionErrors.RootMeanSquared(expected, actual),
+        ["test_mae_train_mean"] = RegressionErrors.MeanAbsolute(meanGuess, actual),
+        ["test_rmse_train_mean"] = RegressionErrors.RootMeanSquared(meanGuess, actual),
+        ["test_mae_train_median"] = RegressionErrors.MeanAbsolute(medianGuess, actual),
+        ["test_rmse_train_median"] = RegressionErrors.RootMeanSquared(medianGuess, actual),
     };
     double testLoss = trainer.Evaluate(testSet, [new LossValidation(Loss)])["loss"];
     Console.WriteLine(Invariant($"Test MAE {errors["test_mae"]:F4}, RMSE {errors["test_rmse"]:F4} (most likely class); MAE {errors["test_mae_expected_stars"]:F4}, RMSE {errors["test_rmse_expected_stars"]:F4} (expected stars); loss {testLoss:F4}"));
@@ -186,7 +183,7 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
 
     // 7. Save the model with the id maps needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(output, "model.bin");
-    SavedRecommender.Save(modelPath, (NeuralCF)trainer.Model, new RecommenderInfo(data.Name, "explicit", settings, scale, UserIds(ratings), ItemIds(ratings)));
+    SavedRecommender.Save(modelPath, trainer.Model, new RecommenderInfo(data.Name, "explicit", settings, scale, UserIds(ratings), ItemIds(ratings)));
     using var reloaded = SavedRecommender.Load(modelPath, out _);
 
     // 8. Prediction with the reloaded model: stars for a few test pairs, then the top K movies for a user
@@ -317,7 +314,7 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
 
     // 7. Save the model with the id maps needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(output, "model.bin");
-    SavedRecommender.Save(modelPath, (NeuralCF)trainer.Model, new RecommenderInfo(data.Name, "implicit", settings, null, UserIds(ratings), ItemIds(ratings)));
+    SavedRecommender.Save(modelPath, trainer.Model, new RecommenderInfo(data.Name, "implicit", settings, null, UserIds(ratings), ItemIds(ratings)));
     using var reloaded = SavedRecommender.Load(modelPath, out _);
 
     // 8. Prediction with the reloaded model: the top K movies for a user (was the held-out one among them?)
@@ -374,15 +371,6 @@ static TrainerSettings TrainerSettingsFor(RecipeRun run, IReadOnlyList<IValidati
     Resume = run.Options.Resume,
     Observers = observers,
 };
-
-// Ratings in the shape of a MovieLens release (users, movies, ratings, star mix, skew), for runs without MovieLens.
-static GeneratedStandIn GeneratedStandIn(MovieLensRelease release)
-{
-    var shape = MovieLensShape.Of(release);
-    var (ratings, movies) = MovieLensLikeRatings.Create(shape);
-    return new GeneratedStandIn(UserItemRatings.Create(ratings, movies, shape.Scale), $"generated {shape.Release}-like ratings",
-        $"biases, tastes and popularity skew in {shape.Release}'s shape, seed {MovieLensLikeRatings.DefaultSeed}");
-}
 
 // What a model loses to a constant guess at, in words (empty when it beats every one).
 static List<string> BaselineShortfalls(IReadOnlyDictionary<string, double> errors)

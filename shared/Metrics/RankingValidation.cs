@@ -4,8 +4,8 @@ namespace Recipes.Runtime.Metrics;
 
 /// <summary>
 /// HR@K over a ranking batch: the model's output holds one score per (user, candidate) pair, users in turn,
-/// and the target is the position of each user's held-out item among its candidates
-/// (see <see cref="Data.Recommendation.RankingCandidates"/>). Counts one sample per user.
+/// and the target is the position of each user's held-out item among its candidates (the ncf-recommendation
+/// recipe's RankingCandidates lays its batches out this way). Counts one sample per user.
 /// </summary>
 public sealed class HitRatio(int k) : IValidationMethod
 {

@@ -1,7 +1,7 @@
 using Recipes.ObjectDetection;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Vision;
-using Recipes.Tests.Data.TimeSeries;
+using Recipes.Tests.Data;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Recipes.Tests.Data.TimeSeries;
+using Recipes.Tests.Data;
 using Recipes.Tests.Recipes;
 
 namespace Recipes.Tests.ObjectDetection;

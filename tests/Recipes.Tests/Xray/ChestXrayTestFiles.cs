@@ -1,4 +1,4 @@
-using Recipes.Tests.Data.TimeSeries;
+using Recipes.Tests.Data;
 
 namespace Recipes.Tests.Xray;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Recipes.Runtime.Recipes;
-using Recipes.Tests.Data.TimeSeries;
+using Recipes.Tests.Data;
 using Recipes.Tests.Recipes;
 using Recipes.Xray;
 
