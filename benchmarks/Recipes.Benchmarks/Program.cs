@@ -8,6 +8,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- images [--folder ../shared/data/cats-dogs] [--seconds 10]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- xray [--folder ../shared/data/chestxray14/images] [--steps 3] [--seconds 4]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- onnx-export [--images 64] [--threads 2]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- serving-core [--requests 300] [--seconds 30]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- pipeline [--recipes mnist ncf-explicit ncf-implicit anomaly] [--steps 40] [--rounds 3]
 //
@@ -77,10 +78,15 @@ var pipeline = new Command("pipeline", "Each recipe's training samples/s on its 
     { pipelineRecipes, pipelineSteps, pipelineRounds, pipelineSamples, pipelineMaster };
 pipeline.SetAction(parsed => PipelineBenchmark.Run(parsed.GetValue(pipelineRecipes)!, parsed.GetValue(pipelineSteps), parsed.GetValue(pipelineRounds),
     parsed.GetValue(pipelineSamples), parsed.GetValue(pipelineMaster)!));
+var exportImages = new Option<int>("--images") { DefaultValueFactory = _ => 64, Description = "Timed images per backend (batch 1, after 5 warm-up passes)" };
+var exportThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Intra-op threads for both backends" };
+var onnxExport = new Command("onnx-export", "ONNX export time of each recipe model, and the transfer classifier's ms/image at batch 1: ONNX Runtime on the exported file vs TorchSharp")
+    { exportImages, exportThreads };
+onnxExport.SetAction(parsed => OnnxExportBenchmark.Run(parsed.GetValue(exportImages), parsed.GetValue(exportThreads)));
 var servingRequests = new Option<int>("--requests") { DefaultValueFactory = _ => 300, Description = "Timed requests per cell (after one untimed request per caller)" };
 var servingSeconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 30, Description = "Time limit per cell" };
 var servingCore = new Command("serving-core", "Inference core (InferenceModel) with ImageNet ResNet-18: images/s and p50/p95/p99 latency at concurrency 1, 8, 32 for " +
     "1 copy without batching, one copy per core, dynamic batching; TorchSharp vs ONNX Runtime") { servingRequests, servingSeconds };
 servingCore.SetAction(parsed => ServingCoreBenchmark.Run(parsed.GetValue(servingRequests), parsed.GetValue(servingSeconds)));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection, servingCore };
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, onnxExport, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection, servingCore };
 return root.Parse(args).Invoke();

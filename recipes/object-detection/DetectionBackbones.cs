@@ -1,5 +1,6 @@
 using Recipes.Runtime.Models.Backbones;
 using Recipes.Runtime.Models.ImageNet;
+using Recipes.Runtime.Models.Onnx;
 using Recipes.Runtime.Models.ResNet;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,6 +24,9 @@ public abstract class DetectionBackbone(string name) : nn.Module<Tensor, Tensor[
     public abstract void FreezeUpTo(string? lastFrozenStage);
 
     public abstract string? LastFrozenStage { get; }
+
+    /// <summary>Writes <see cref="forward"/> (evaluation mode) into an ONNX graph: returns the feature maps' value names, in order.</summary>
+    public abstract IReadOnlyList<string> WriteOnnx(OnnxGraphBuilder graph, string images, string name);
 }
 
 /// <summary>The names of the backbones the recipe offers.</summary>
@@ -124,6 +128,18 @@ public sealed class ResNet18Features : DetectionBackbone
         foreach (var map in maps) map.MoveToOuterDisposeScope();
         return maps.ToArray();
     }
+
+    public override IReadOnlyList<string> WriteOnnx(OnnxGraphBuilder graph, string images, string name)
+    {
+        string x = graph.Module(normalise, images, $"{name}.normalise");
+        var maps = new List<string>();
+        for (int s = 0; s < _stages.Count; s++)
+        {
+            x = graph.Module(_stages[s].Stage, x, $"{name}.{_stages[s].Name}");
+            if (s >= 2) maps.Add(x); // layer2, layer3, layer4, as forward
+        }
+        return maps;
+    }
 }
 
 /// <summary>
@@ -188,12 +204,20 @@ public sealed class MobileNetV2Features : DetectionBackbone
         return [fine.MoveToOuterDisposeScope(), middle.MoveToOuterDisposeScope(), coarse.MoveToOuterDisposeScope()];
     }
 
+    public override IReadOnlyList<string> WriteOnnx(OnnxGraphBuilder graph, string images, string name)
+    {
+        string scaled = graph.Sub(graph.Mul(images, graph.Scalar("pixel_scale", 1 / 127.5f)), graph.Scalar("pixel_offset", 1f));
+        string fine = graph.Module(stride8, scaled, $"{name}.stride8");
+        string middle = graph.Module(stride16, fine, $"{name}.stride16");
+        return [fine, middle, graph.Module(stride32, middle, $"{name}.stride32")];
+    }
+
     internal static Sequential ConvBnRelu6(int input, int output, int kernel, int stride, int groups) => nn.Sequential(
         nn.Conv2d(input, output, kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups, bias: false),
         nn.BatchNorm2d(output),
         nn.ReLU6());
 
-    sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+    sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         readonly Sequential block;
         readonly bool _shortcut;
@@ -213,5 +237,11 @@ public sealed class MobileNetV2Features : DetectionBackbone
         }
 
         public override Tensor forward(Tensor input) => _shortcut ? input + block.forward(input) : block.forward(input);
+
+        public string WriteOnnx(OnnxGraphBuilder graph, string input, string name)
+        {
+            string output = graph.Module(block, input, $"{name}.block");
+            return _shortcut ? graph.Add(input, output) : output;
+        }
     }
 }

@@ -15,6 +15,7 @@
 //   dotnet run --project recipes/object-detection -c Release -- --download --voc-year 2007     # PASCAL VOC 2007 (0.9 GB)
 //   dotnet run --project recipes/object-detection -c Release -- predict --model artifacts/object-detection/model.bin --images FRAMES/
 //   dotnet run --project recipes/object-detection -c Release -- evaluate --ground-truth GT/ --detections DETS/ [--metric voc07]
+//   dotnet run --project recipes/object-detection -c Release -- serve --model artifacts/object-detection/model.bin   # HTTP service and page
 using Recipes.ObjectDetection;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Recipes;
@@ -22,6 +23,7 @@ using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using Recipes.Runtime.Vision;
+using Recipes.Serving;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -33,6 +35,8 @@ cli.SetAction((parsed, options, _) => DetectionCommands.Predict(options, parsed.
     parsed.GetValue(settings.Threshold)), settings.PredictCommand);
 cli.SetAction((parsed, _, _) => DetectionCommands.Evaluate(parsed.GetValue(settings.GroundTruth)!, parsed.GetValue(settings.Detections)!,
     DetectionOptions.ParseMetric(parsed.GetValue(settings.Metric)!)), settings.EvaluateCommand);
+// `serve`: the saved model behind an HTTP service (see DetectionServing.cs).
+ServeCommand.Add(cli, DetectionServing.Load);
 return cli.Invoke(args);
 
 static int Train(CommonOptions options, DetectionSettings settings, CancellationToken cancellation)

@@ -11,7 +11,7 @@ namespace Recipes.ObjectDetection;
 /// class plus background. All predictions come out at once, [N, default boxes, 4 + classes + 1], in the order of
 /// <see cref="DefaultBoxes"/>: there is no proposal stage, which is what makes SSD single-shot.
 /// </summary>
-public sealed class SsdNetwork : nn.Module<Tensor, Tensor>
+public sealed partial class SsdNetwork : nn.Module<Tensor, Tensor>
 {
     readonly DetectionBackbone backbone;
     readonly ModuleList<Sequential> extras;

@@ -12,6 +12,7 @@
 //   dotnet run --project recipes/transfer-learning -c Release -- --data ../shared/data/cats-dogs
 //   dotnet run --project recipes/transfer-learning -c Release -- --data ~/kaggle/train --max-samples 2200
 //   dotnet run --project recipes/transfer-learning -c Release -- --backbone onnx             # frozen features by ONNX Runtime
+//   dotnet run --project recipes/transfer-learning -c Release -- serve --model artifacts/transfer-learning/model.bin
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
@@ -23,6 +24,8 @@ using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
+using Recipes.Serving;
+using Recipes.TransferLearning;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -38,6 +41,8 @@ var freezeOption = new Option<string>("--freeze-up-to") { Description = "Last fr
 cli.Root.Options.Add(backboneOption);
 cli.Root.Options.Add(freezeOption);
 cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(backboneOption), parsed.GetValue(freezeOption)!, cancellation));
+// `transfer-learning serve`: the saved classifier behind an HTTP service (see TransferLearningServing.cs).
+ServeCommand.Add(cli, TransferLearningServing.Load);
 return cli.Invoke(args);
 
 static int Train(CommonOptions options, BackboneChoice backbone, string freezeUpTo, CancellationToken cancellation)
@@ -103,6 +108,8 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
     string modelPath = Path.Combine(options.Output, "model.bin");
     using var network = transfer.CreateClassifier((Sequential)trained.Network);
     SavedClassifier.Save(modelPath, network, new SavedClassifierInfo($"ResNet-18 ImageNet, {transfer.Description}", data.Name, data.ClassNames.Count, 0, 1));
+    // What `serve` needs to rebuild it and prepare pictures as here: the class names, the freeze point, the sizes.
+    new TransferModelDescription(data.ClassNames, transfer.FreezeUpTo, ResizeShortSide: 256, Crop: 224).Save(modelPath);
     using var reloaded = SavedClassifier.Load(modelPath, _ => transfer.CreateClassifier(transfer.CreateTrainable()), out _);
 
     // 8. Prediction: a grid of test pictures per class with the reloaded model's answers and confidence.

@@ -17,7 +17,7 @@ namespace Recipes.Xray;
 /// named stage, so only the later stages and the head learn; the weights and their names do not depend on
 /// what is frozen, so a saved model loads whatever the training froze.</para>
 /// </summary>
-public sealed class ChestXrayNetwork : nn.Module<Tensor, Tensor>
+public sealed partial class ChestXrayNetwork : nn.Module<Tensor, Tensor>
 {
     readonly InputNormalisation normalise;
     readonly Sequential features;

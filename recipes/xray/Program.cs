@@ -14,6 +14,7 @@
 //   dotnet run --project recipes/xray -c Release -- --download --parts 2                    # NIH archives 1-2 (7 GB)
 //   dotnet run --project recipes/xray -c Release -- predict --model artifacts/xray/model.bin IMAGE.png
 //   dotnet run --project recipes/xray -c Release -- evaluate --model artifacts/xray/model.bin --data DIR
+//   dotnet run --project recipes/xray -c Release -- serve --model artifacts/xray/model.bin          # HTTP service and page
 using System.CommandLine;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Metrics;
@@ -22,6 +23,7 @@ using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using Recipes.Runtime.Vision;
+using Recipes.Serving;
 using Recipes.Xray;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -32,6 +34,8 @@ var settings = new XrayOptions(cli.Root);
 cli.SetAction((parsed, options, cancellation) => Train(options, settings.Read(parsed), cancellation));
 cli.SetAction((parsed, options, _) => XrayCommands.Predict(options, parsed.GetValue(settings.Model), parsed.GetValue(settings.Image)!), settings.PredictCommand);
 cli.SetAction((parsed, options, _) => XrayCommands.Evaluate(options, parsed.GetValue(settings.Model), parsed.GetValue(settings.SkipMissing)), settings.EvaluateCommand);
+// `serve`: the saved model behind an HTTP service (see XrayServing.cs).
+ServeCommand.Add(cli, XrayServing.Load);
 return cli.Invoke(args);
 
 static int Train(CommonOptions options, XraySettings settings, CancellationToken cancellation)

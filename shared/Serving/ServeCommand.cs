@@ -19,11 +19,18 @@ public sealed record ServeOptions
     /// <summary>How long a request may wait for others to join its batch (<c>--max-delay-ms</c>); null: the core's default.</summary>
     public TimeSpan? MaxDelay { get; init; }
 
+    /// <summary>The engine that runs the model (<c>--backend torch|onnx</c>); null: the recipe's default (ONNX Runtime
+    /// where the recipe can export its model, TorchSharp otherwise).</summary>
+    public ServingBackend? Backend { get; init; }
+
     public required ServeSettings Server { get; init; }
 
     /// <summary>The recipe's common options (output folder, seed, ...), for loaders that need them.</summary>
     public required CommonOptions Common { get; init; }
 }
+
+/// <summary>The engines a served model can run on: TorchSharp (the recipe's own network) or ONNX Runtime (its export).</summary>
+public enum ServingBackend { Torch, Onnx }
 
 /// <summary>
 /// The <c>serve</c> subcommand a serving recipe adds to its command line with one call:
@@ -32,7 +39,7 @@ public sealed record ServeOptions
 /// ready, and on Ctrl+C or SIGTERM lets the requests in flight finish and exits 0.
 /// <code>
 /// &lt;recipe&gt; serve --model M [--listen 127.0.0.1:8080] [--copies N] [--max-batch B] [--max-delay-ms D]
-///                 [--api-key-file F] [--max-body-mb 16]
+///                 [--backend torch|onnx] [--api-key-file F] [--max-body-mb 16]
 /// </code>
 /// </summary>
 public static class ServeCommand
@@ -50,11 +57,12 @@ public static class ServeCommand
         var copies = new Option<int?>("--copies") { Description = "Model copies answering at once (default: one per 4 cores, InferenceOptions.DefaultCopies)" };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most requests joined into one forward pass (1: no dynamic batching)", DefaultValueFactory = _ => 32 };
         var maxDelay = new Option<double?>("--max-delay-ms") { Description = "How long a request may wait for others to join its batch, in milliseconds" };
+        var backend = new Option<ServingBackend?>("--backend") { Description = "Engine: torch (TorchSharp) or onnx (ONNX Runtime, exported once beside the model); default: onnx where the recipe exports its model" };
         var apiKeyFile = new Option<string?>("--api-key-file") { Description = "File holding the API key requests must send (Authorization: Bearer KEY or X-API-Key: KEY)" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, in MiB (larger: 413)", DefaultValueFactory = _ => 16 };
         var command = new Command("serve", "Serve the saved model over HTTP: the Open Inference Protocol (/v2), /predict, /metrics and a web page at /")
         {
-            model, listen, copies, maxBatch, maxDelay, apiKeyFile, maxBody,
+            model, listen, copies, maxBatch, maxDelay, backend, apiKeyFile, maxBody,
         };
         cli.Root.Subcommands.Add(command);
         cli.SetAction((parsed, options, cancellation) =>
@@ -67,6 +75,7 @@ public static class ServeCommand
                 MaxDelay = parsed.GetValue(maxDelay) is double ms
                     ? (ms >= 0 && double.IsFinite(ms) ? TimeSpan.FromMilliseconds(ms) : throw new ArgumentException("--max-delay-ms must be 0 or more"))
                     : null,
+                Backend = parsed.GetValue(backend),
                 Server = new ServeSettings
                 {
                     Listen = ClusterConfiguration.ParseEndPoint(parsed.GetValue(listen)!, "--listen"),

@@ -8,7 +8,7 @@ namespace Recipes.Runtime.Models.Backbones;
 /// the channels put in the backbone's order, then (pixels - mean) x scale, with mean and scale broadcast over
 /// [N, 3, H, W] (per channel, or a whole mean image).
 /// </summary>
-public sealed class InputNormalisation : nn.Module<Tensor, Tensor>
+public sealed class InputNormalisation : nn.Module<Tensor, Tensor>, Onnx.IOnnxExportable
 {
     readonly Tensor channel_order;
     readonly Tensor mean;
@@ -32,4 +32,17 @@ public sealed class InputNormalisation : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return ((input.index_select(1, channel_order) - mean) * scale).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Gather (channel order), Sub (mean), Mul (scale): the same three steps, broadcast the same way.
+    /// A whole mean image fixes the input's height and width to its own.</summary>
+    public string WriteOnnx(Onnx.OnnxGraphBuilder graph, string input, string name)
+    {
+        using var order = channel_order.to(ScalarType.Int64);
+        string reordered = graph.Gather(input, order.data<long>().ToArray(), axis: 1);
+        string centred = graph.Sub(reordered, graph.Initializer($"{name}.mean", mean));
+        return graph.Mul(centred, graph.Initializer($"{name}.scale", scale));
+    }
+
+    /// <summary>The input height and width this normalisation fixes (a mean image's), or null when it broadcasts over any size.</summary>
+    public (long Height, long Width)? FixedImageSize => mean.dim() == 4 && mean.shape[2] > 1 ? (mean.shape[2], mean.shape[3]) : null;
 }

@@ -1,3 +1,4 @@
+using Recipes.Runtime.Models.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -8,7 +9,7 @@ namespace Recipes.Runtime.Models.ResNet;
 /// stride 2) cannot be expressed by a convolution's own padding, so it is applied explicitly before an
 /// unpadded convolution; symmetric padding stays inside the convolution.
 /// </summary>
-public sealed class ConvBatchNorm : Module<Tensor, Tensor>
+public sealed class ConvBatchNorm : Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Conv2d conv;
     readonly BatchNorm2d bn;
@@ -41,10 +42,19 @@ public sealed class ConvBatchNorm : Module<Tensor, Tensor>
         using var convolvedPadded = conv.forward(padded);
         return bn.forward(convolvedPadded);
     }
+
+    /// <summary>ONNX's Conv takes asymmetric pads itself (as the imported graph had them): no Pad node.</summary>
+    public string WriteOnnx(OnnxGraphBuilder graph, string input, string name)
+    {
+        var padding = Spec.Padding;
+        string convolved = graph.Conv(input, conv.weight!, conv.bias, [Spec.Stride, Spec.Stride],
+            [padding.Top, padding.Left, padding.Bottom, padding.Right], [1, 1], 1, $"{name}.conv");
+        return graph.BatchNorm(convolved, bn, $"{name}.bn");
+    }
 }
 
 /// <summary>The stem: 7x7 stride-2 convolution, batch norm, ReLU, then 3x3 stride-2 max pooling.</summary>
-public sealed class ResNetStem : Module<Tensor, Tensor>
+public sealed class ResNetStem : Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ConvBatchNorm conv;
     readonly long[] _poolPadding;
@@ -70,10 +80,18 @@ public sealed class ResNetStem : Module<Tensor, Tensor>
         using var padded = nn.functional.pad(activated, _poolPadding, PaddingModes.Constant, double.NegativeInfinity);
         return nn.functional.max_pool2d(padded, _poolKernel, _poolStride);
     }
+
+    public string WriteOnnx(OnnxGraphBuilder graph, string input, string name)
+    {
+        string activated = graph.Relu(conv.WriteOnnx(graph, input, $"{name}.conv"));
+        // _poolPadding is torch's [left, right, top, bottom]; ONNX wants [top, left, bottom, right].
+        long[] pads = [_poolPadding[2], _poolPadding[0], _poolPadding[3], _poolPadding[1]];
+        return graph.MaxPool(activated, [_poolKernel, _poolKernel], [_poolStride, _poolStride], pads);
+    }
 }
 
 /// <summary>Basic residual block: relu(bn(conv(relu(bn(conv(x))))) + shortcut(x)).</summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>
+public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ConvBatchNorm conv1;
     readonly ConvBatchNorm conv2;
@@ -104,14 +122,24 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         using var projectedSum = second.add(shortcut);
         return nn.functional.relu(projectedSum);
     }
+
+    public string WriteOnnx(OnnxGraphBuilder graph, string input, string name)
+    {
+        string first = graph.Relu(conv1.WriteOnnx(graph, input, $"{name}.conv1"));
+        string second = conv2.WriteOnnx(graph, first, $"{name}.conv2");
+        string shortcut = projection is null ? input : projection.WriteOnnx(graph, input, $"{name}.projection");
+        return graph.Relu(graph.Add(second, shortcut));
+    }
 }
 
 /// <summary>Global average pooling to one value per channel: [N, C, H, W] to [N, C].</summary>
-public sealed class GlobalAveragePooling : Module<Tensor, Tensor>
+public sealed class GlobalAveragePooling : Module<Tensor, Tensor>, IOnnxExportable
 {
     public GlobalAveragePooling() : base(nameof(GlobalAveragePooling)) { }
 
     public override Tensor forward(Tensor input) => input.mean([2, 3]);
+
+    public string WriteOnnx(OnnxGraphBuilder graph, string input, string name) => graph.Flatten(graph.GlobalAveragePool(input));
 }
 
 /// <summary>

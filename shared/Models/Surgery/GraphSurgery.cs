@@ -91,7 +91,7 @@ public static class GraphSurgery
 /// put in training mode (batch norm keeps its pretrained statistics), and their forward pass records no
 /// autograd graph, which also saves the memory of their activations.
 /// </summary>
-public sealed class FrozenLayers : nn.Module<Tensor, Tensor>
+public sealed class FrozenLayers : nn.Module<Tensor, Tensor>, Onnx.IOnnxExportable
 {
     readonly Sequential layers;
 
@@ -106,6 +106,9 @@ public sealed class FrozenLayers : nn.Module<Tensor, Tensor>
     public Sequential Layers => layers;
 
     public override void train(bool on = true) => base.train(false);
+
+    /// <summary>Frozen or not, the forward pass is the layers'.</summary>
+    public string WriteOnnx(Onnx.OnnxGraphBuilder graph, string input, string name) => graph.Module(layers, input, $"{name}.layers");
 
     public override Tensor forward(Tensor input)
     {

@@ -160,16 +160,19 @@ function imageLoaded() {
   return picture.complete ? Promise.resolve() : new Promise((resolve) => { picture.onload = resolve; });
 }
 
-// A width x height map of values in [0, 1], row-major, stretched over the image in translucent red.
+// A width x height map of values in [0, 1], row-major, stretched over the image (smoothly: the browser interpolates
+// the cells). Colours run blue, cyan, green, yellow to red as the xray recipe draws its heatmaps
+// (ClassActivationMaps.HeatColour); the opacity grows with the value, so where the map is 0 the image shows as it is.
 function drawHeatmap(width, height, heat) {
   const cells = document.createElement('canvas');
   cells.width = width;
   cells.height = height;
   const context = cells.getContext('2d');
   const image = context.createImageData(width, height);
+  const band = (level, centre) => Math.max(0, Math.min(1, 1.5 - Math.abs(4 * level - centre)));
   for (let i = 0; i < width * height; i++) {
     const value = Math.max(0, Math.min(1, heat[i]));
-    image.data.set([255, Math.round(255 * (1 - value)), 0, Math.round(160 * value)], 4 * i);
+    image.data.set([255 * band(value, 3), 255 * band(value, 2), 255 * band(value, 1), Math.round(190 * value)], 4 * i);
   }
   context.putImageData(image, 0, 0);
   const overlay = overlayContext();
