@@ -91,6 +91,29 @@ public sealed class NcfRecommendationServingTests(TrainedNcfRecommendation train
         Assert.All(scores, score => Assert.InRange(score, 1, 5)); // expected stars on the 1-5 scale
     }
 
+    [VisionBrowserFact]
+    public async Task The_page_offers_known_users_and_shows_a_picked_users_recommendations()
+    {
+        await using var server = await StartAsync(Options("ncf-recommendation", trained.SavedPath, backend: null), NcfRecommendationServing.Load, TextWriter.Null);
+        await using var browser = await ServingPageInBrowser.OpenAsync(server.Address);
+        var page = browser.Page;
+        Assert.False(await page.EvaluateExpressionAsync<bool>("document.getElementById('user-input').hidden"), "the user picker is shown for a user model");
+        string[] offered = await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#users option')].map(o => o.value)");
+        Assert.Equal(20, offered.Length);
+
+        await page.TypeAsync("#user", offered[1]);
+        await page.ClickAsync("#user-form button, #user-form [type=submit]");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent === 'Done.' || document.getElementById('status').classList.contains('error')",
+            new PuppeteerSharp.WaitForFunctionOptions { Timeout = 120_000 });
+        Assert.Equal("Done.", await page.EvaluateExpressionAsync<string>("document.getElementById('status').textContent"));
+        // A table of the default 10 movies under its heading row: item, title, score.
+        string[][] rows = await page.EvaluateExpressionAsync<string[][]>("[...document.querySelectorAll('#result tr')].map(r => [...r.cells].map(c => c.textContent))");
+        Assert.Equal(11, rows.Length);
+        Assert.Equal(["item", "title", "score"], rows[0]);
+        Assert.All(rows.Skip(1), row => Assert.False(string.IsNullOrEmpty(row[1])));
+        await browser.ScreenshotAsync(ScreenshotPath("ncf-recommendation.png"));
+    }
+
     static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(HttpClient client, string path, HttpContent? content = null)
     {
         using var response = await client.PostAsync(path, content);
