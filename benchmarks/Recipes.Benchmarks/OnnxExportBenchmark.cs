@@ -40,7 +40,8 @@ static class OnnxExportBenchmark
             }
 
             using var transfer = new ImageNetTransfer(BackboneTraining.FineTuneTorchSharp, classCount: 2, freezeUpTo: "layer3");
-            using var classifier = transfer.CreateClassifier(transfer.CreateTrainable());
+            using var trained = transfer.CreateTrainable();
+            using var classifier = transfer.CreateClassifier(trained);
             classifier.eval();
             using var preprocessing = ImageNetResNet18.LoadPreprocessing();
             string transferPath = Path.Combine(folder, "transfer.onnx");

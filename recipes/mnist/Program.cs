@@ -9,6 +9,7 @@
 //   dotnet run --project recipes/mnist -c Release -- --data ~/mnist    # your IDX files
 //   dotnet run --project recipes/mnist -c Release -- --dataset fashion --master local[2]
 //   dotnet run --project recipes/mnist -c Release -- predict --data ~/mnist
+//   dotnet run --project recipes/mnist -c Release -- serve              # HTTP: /predict, /v2 (KServe), /metrics, a page at /
 //   dotnet run --project recipes/mnist -c Release -- --master cluster[2]     # a driver; then, twice:
 //   dotnet run --project recipes/mnist -c Release -- worker --join 127.0.0.1:2551   (secret: see README)
 using System.CommandLine;
@@ -19,6 +20,8 @@ using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
+using Recipes.Mnist;
+using Recipes.Serving;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,6 +38,8 @@ var predictCommand = new Command("predict", "Load a saved model and report its a
 cli.Root.Subcommands.Add(predictCommand);
 cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(datasetOption), parsed.GetValue(optimizerOption), parsed.GetValue(logSamplesOption), cancellation));
 cli.SetAction((parsed, options, _) => Predict(options, parsed.GetValue(datasetOption), parsed.GetValue(modelOption)), predictCommand);
+// Serving the saved model over HTTP: the shared service, with this recipe's loading and preprocessing (MnistServing.cs).
+ServeCommand.Add(cli, MnistServing.Load);
 return cli.Invoke(args);
 
 static int Train(CommonOptions options, MnistVariant variant, OptimizerKind optimizer, bool logSamples, CancellationToken cancellation)

@@ -14,7 +14,7 @@ namespace Recipes.Xray;
 /// <c>xray predict</c> draws it (<see cref="ClassActivationMaps"/>). The model runs on ONNX Runtime by default, from an
 /// export written once beside the weights whose graph gives the maps in the same pass; <c>--backend torch</c> runs
 /// <see cref="ChestXrayNetwork.ForwardWithMaps"/>. Both give <c>logits</c>, <c>probabilities</c> and
-/// <c>class_activation_maps</c> [batch, findings, 7, 7].
+/// <c>class_activation_maps</c> [batch, findings, 7, 7] (for a 224-pixel crop).
 /// </summary>
 public sealed class XrayServing : ServedModel
 {
@@ -54,12 +54,17 @@ public sealed class XrayServing : ServedModel
             }
             else
             {
+                // The maps' size, as ONNX Runtime infers it for the export: the last feature map of one probe image.
+                long[] mapShape;
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                    mapShape = network.FeatureMap(zeros(1, 3, description.Crop, description.Crop)).shape;
                 var signature = new ModelSignature(ModelName, version, "torchsharp",
                     [new TensorSpec("images", TensorDatatype.FP32, [-1, 3, description.Crop, description.Crop])],
                     [
                         new TensorSpec("logits", TensorDatatype.FP32, [-1, description.Findings.Count]),
                         new TensorSpec("probabilities", TensorDatatype.FP32, [-1, description.Findings.Count]),
-                        new TensorSpec("class_activation_maps", TensorDatatype.FP32, [-1, description.Findings.Count, -1, -1]),
+                        new TensorSpec("class_activation_maps", TensorDatatype.FP32, [-1, description.Findings.Count, mapShape[2], mapShape[3]]),
                     ]);
                 model = ServedModelLoading.StartInference(options, threads =>
                 {

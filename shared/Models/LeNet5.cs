@@ -67,6 +67,9 @@ public sealed class LeNet5 : Module<Tensor, Tensor>, IOnnxExportable
             : $"LeNet-5 over 1x28x28 pixels 0..255, normalised inside (mean {normalisation.Mean:R}, std {normalisation.Std:R})");
     }
 
+    /// <summary>Writes <see cref="ToOnnx"/> to <paramref name="path"/> atomically.</summary>
+    public void ExportOnnx(string path, PixelNormalisation? normalisation = null) => OnnxExport.Save(path, ToOnnx(normalisation));
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)

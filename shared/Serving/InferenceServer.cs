@@ -135,6 +135,9 @@ public sealed class InferenceServer : IAsyncDisposable
             // One request through the whole path (queue, a model copy, the outputs) before saying ready.
             served.Model.InferAsync(WarmUpInputs(served.Model.Signature)).GetAwaiter().GetResult();
             Metrics.TrackQueue(served.Name, () => served.Model.QueueLength);
+            // Batch sizes show whether dynamic batching joins requests; counted from here on, without the warm-up.
+            if (served.Model is InferenceModel batching)
+                batching.BatchRan += (rows, elapsed) => Metrics.ObserveBatch(served.Name, rows, elapsed);
             lock (_modelLock)
             {
                 if (_stopped)

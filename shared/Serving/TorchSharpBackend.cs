@@ -8,13 +8,17 @@ namespace Recipes.Serving;
 /// function under <c>no_grad</c> inside its own dispose scope (every tensor it made is freed when it returns, so memory
 /// stays flat however many requests pass) and copies the outputs back into managed arrays.
 /// <para>
-/// Threads: <c>torch.set_num_threads</c> in libtorch 2.10 (OpenMP build) stores a process-wide default that threads
-/// pick up the first time they run a parallel operator, and sets the OpenMP and MKL thread count of the calling
-/// thread only. A thread that called it keeps its own count whatever other threads set later (checked by
-/// <c>TorchSharpBackendTests</c>). So with <paramref name="intraOpThreads"/> above 0 the backend calls it on the
-/// thread that runs it, before its first forward there: each copy of an <see cref="InferenceModel"/> lives on its own
-/// thread and gets its own share of the cores (<see cref="InferenceOptions.IntraOpThreadsPerCopy"/>). 0 leaves the
-/// count as it is.
+/// Threads: libtorch 2.10 (OpenMP build) keeps its intra-op thread count per thread. <c>torch.set_num_threads</c>
+/// sets the calling thread's OpenMP and MKL count and also a process-wide default; each thread, the first time it
+/// asks for its count or runs a parallel operator, sets its own count from that default, once. So a copy that
+/// called set_num_threads before its first forward could still be overwritten by the default another copy stored
+/// in between (seen here: both copies ended with the last one's count). With <paramref name="intraOpThreads"/>
+/// above 0 the backend therefore first lets its thread take the default (<c>torch.get_num_threads</c>) and then sets
+/// its own count, before its first forward on that thread; from then on other threads' settings do not reach it
+/// (checked by <c>TorchSharpBackendTests</c>). Each copy of an <see cref="InferenceModel"/> lives on its own thread,
+/// so each gets its own share of the cores (<see cref="InferenceOptions.IntraOpThreadsPerCopy"/>). The process-wide
+/// default is left at the last copy's value, which threads that never set one (request threads that preprocess with
+/// TorchSharp) inherit. 0 leaves the count as it is.
 /// </para>
 /// </summary>
 public sealed class TorchSharpBackend : IInferenceBackend
@@ -65,6 +69,9 @@ public sealed class TorchSharpBackend : IInferenceBackend
     void ApplyThreadCount()
     {
         if (_intraOpThreads == 0 || _threadsSetOnThread == Environment.CurrentManagedThreadId) return;
+        // Let this thread take libtorch's process-wide default now, so that its one-time initialisation cannot later
+        // replace the count set next with whatever another copy stored as the default in between.
+        _ = torch.get_num_threads();
         torch.set_num_threads(_intraOpThreads);
         _threadsSetOnThread = Environment.CurrentManagedThreadId;
     }

@@ -108,7 +108,7 @@ public sealed class ObjectDetectionServingTests(TrainedObjectDetection trained) 
         }
     }
 
-    [VisionBrowserFact]
+    [ChromiumFact]
     public async Task The_page_draws_the_boxes_with_their_labels()
     {
         // A one-epoch detector is unsure: answer from 0.05 so the page has boxes to draw.

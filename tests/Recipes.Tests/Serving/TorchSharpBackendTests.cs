@@ -10,30 +10,36 @@ public class TorchSharpBackendTests
     [Fact]
     public async Task Each_copy_runs_with_its_own_libtorch_thread_count()
     {
-        // torch.set_num_threads sets the calling thread's OpenMP count (and a process-wide default for threads that
-        // never set one): a copy that sets it on its own thread keeps it while another copy sets a different one.
+        // Each copy sets its count on its own thread; a copy's count must not follow what the other copy sets. The copies
+        // load at the same moment, so the race this guards against (a thread's one-time initialisation taking the
+        // process-wide default another copy just stored) may or may not happen in one load: five fresh pairs of threads.
         int testThreadCount = torch.get_num_threads();
-        var seen = new ConcurrentDictionary<int, ConcurrentBag<int>>();
+        var seen = new ConcurrentDictionary<(int Round, int Copy), ConcurrentBag<int>>();
         try
         {
-            using var model = new InferenceModel(copy =>
+            for (int round = 0; round < 5; round++)
             {
-                var module = TinyConvNet.Build();
-                return new TorchSharpBackend(TinyConvNet.Signature(), inputs =>
+                int thisRound = round;
+                using var model = new InferenceModel(copy =>
                 {
-                    seen.GetOrAdd(copy, _ => []).Add(torch.get_num_threads());
-                    return [module.forward(inputs[0])];
-                }, module, intraOpThreads: copy + 1);
-            }, new InferenceOptions(2, MaxBatch: 1));
-            await Task.WhenAll(Enumerable.Range(0, 40).Select(caller => Task.Run(() => model.InferAsync([TinyConvNet.Images(caller)]))));
+                    var module = TinyConvNet.Build();
+                    return new TorchSharpBackend(TinyConvNet.Signature(), inputs =>
+                    {
+                        seen.GetOrAdd((thisRound, copy), _ => []).Add(torch.get_num_threads());
+                        return [module.forward(inputs[0])];
+                    }, module, intraOpThreads: copy + 1);
+                }, new InferenceOptions(2, MaxBatch: 1));
+                await Task.WhenAll(Enumerable.Range(0, 20).Select(caller => Task.Run(() => model.InferAsync([TinyConvNet.Images(caller)]))));
+            }
         }
         finally
         {
             torch.set_num_threads(testThreadCount);
         }
-        Assert.All(seen[0], threads => Assert.Equal(1, threads));
-        Assert.All(seen[1], threads => Assert.Equal(2, threads));
-        Assert.True(seen[0].Count >= 2 && seen[1].Count >= 2, $"copies ran {seen[0].Count} and {seen[1].Count} forwards");
+        foreach (var ((round, copy), counts) in seen)
+            Assert.True(counts.All(threads => threads == copy + 1),
+                $"round {round}: copy {copy} was set to {copy + 1} threads and ran with {string.Join(",", counts.Distinct())}");
+        Assert.Equal(10, seen.Count);
     }
 
     [Fact]

@@ -203,20 +203,6 @@ sealed class ServeProcess : IDisposable
     }
 }
 
-/// <summary>
-/// A test that drives the service's web page in Debian's chromium, headless (<c>apt-get install chromium</c>; <c>.ci/run</c>
-/// installs it). Where it is missing the test is skipped and says why.
-/// </summary>
-public sealed class VisionBrowserFactAttribute : FactAttribute
-{
-    public const string Chromium = "/usr/bin/chromium";
-
-    public VisionBrowserFactAttribute()
-    {
-        if (!File.Exists(Chromium)) Skip = $"{Chromium} not found: install Debian's chromium (apt-get install chromium) to run the browser tests of the serving page";
-    }
-}
-
 /// <summary>The serving page in headless chromium: upload a picture as a user would, wait for the drawn answer.</summary>
 sealed class ServingPageInBrowser : IAsyncDisposable
 {
@@ -236,7 +222,7 @@ sealed class ServingPageInBrowser : IAsyncDisposable
         var browser = await PuppeteerSharp.Puppeteer.LaunchAsync(new PuppeteerSharp.LaunchOptions
         {
             Headless = true,
-            ExecutablePath = VisionBrowserFactAttribute.Chromium,
+            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
             // No sandbox: test machines and containers often run as root, where chromium's sandbox refuses to start.
             Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
             Timeout = 120_000,
@@ -279,7 +265,7 @@ sealed class ServingPageInBrowser : IAsyncDisposable
         })()
         """);
 
-    public Task ScreenshotAsync(string path) => Page.ScreenshotAsync(path, new PuppeteerSharp.ScreenshotOptions { FullPage = true });
+    public Task ScreenshotAsync(string path) => Page.ScreenshotAsync(path, new PuppeteerSharp.ScreenshotOptions { FullPage = false });
 
     public async ValueTask DisposeAsync()
     {

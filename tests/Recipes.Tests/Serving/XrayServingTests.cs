@@ -50,7 +50,9 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
             Assert.All(heat, v => Assert.InRange(v, 0f, 1f));
             Assert.Equal(0f, heat[0]);
             Assert.Equal(0f, heat[^1]);
-            Assert.Equal(1f, heat.Max(), 1e-3);
+            // Stretched so the map's own maximum is 1; the cells sample it between its 7x7 values, so the hottest cell
+            // is within what 3.5 frame pixels in x and y allow (3.5/32 of the range per axis) of 1.
+            Assert.InRange(heat.Max(), 0.75f, 1f);
 
             // Where predict's map of the top finding peaks, mapped back onto the film, the served heatmap is near its
             // top too (0.75: the cell centre is up to 3.5 frame pixels from the peak in x and in y, over which the
@@ -65,7 +67,7 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
         Assert.Equal("xray", metadata.GetProperty("name").GetString());
         var outputs = Tensors(metadata, "outputs");
         Assert.Equal(new long[] { -1, 14 }, outputs["probabilities"]);
-        Assert.Equal(new long[] { -1, 14, -1, -1 }, outputs["class_activation_maps"]);
+        Assert.Equal(new long[] { -1, 14, 7, 7 }, outputs["class_activation_maps"]); // 224 / 32 cells a side
         Assert.Equal(new long[] { -1, 3, 224, 224 }, Tensors(metadata, "inputs")["images"]);
     }
 
@@ -79,6 +81,9 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
         using var torchClient = Client(torch.Address);
         var (_, fromOnnx) = await PredictAsync(onnxClient, wide, "?top=3");
         var (status, fromTorch) = await PredictAsync(torchClient, wide, "?top=3");
+        var (_, torchMetadata) = await GetJsonAsync(torchClient, "/v2/models/xray");
+        var (_, onnxMetadata) = await GetJsonAsync(onnxClient, "/v2/models/xray");
+        Assert.Equal(Tensors(onnxMetadata, "outputs")["class_activation_maps"], Tensors(torchMetadata, "outputs")["class_activation_maps"]);
         Assert.True(status == HttpStatusCode.OK, fromTorch.ToString());
         Assert.Equal((64, 32), (fromTorch.GetProperty("width").GetInt32(), fromTorch.GetProperty("height").GetInt32()));
         Assert.Equal(3, Classes(fromTorch).Length);
@@ -109,7 +114,7 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
         Assert.True(heat[32 * width + 20] > heat[32 * width + 44], "the heat falls away from the hot cell");
     }
 
-    [VisionBrowserFact]
+    [ChromiumFact]
     public async Task The_page_draws_the_heatmap_over_the_uploaded_film()
     {
         await using var server = await StartAsync(Options("xray", trained.ModelPath, backend: null), XrayServing.Load, TextWriter.Null);
