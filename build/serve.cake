@@ -6,6 +6,7 @@
 /// when both are there (--model picks the other).</summary>
 static readonly Dictionary<string, string[]> ServedFiles = new()
 {
+    ["mnist"] = ["model.bin"],
     ["transfer-learning"] = ["model.bin"],
     ["xray"] = ["model.bin"],
     ["object-detection"] = ["model.bin"],

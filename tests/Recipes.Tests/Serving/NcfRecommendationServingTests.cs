@@ -91,7 +91,7 @@ public sealed class NcfRecommendationServingTests(TrainedNcfRecommendation train
         Assert.All(scores, score => Assert.InRange(score, 1, 5)); // expected stars on the 1-5 scale
     }
 
-    [VisionBrowserFact]
+    [ChromiumFact]
     public async Task The_page_offers_known_users_and_shows_a_picked_users_recommendations()
     {
         await using var server = await StartAsync(Options("ncf-recommendation", trained.SavedPath, backend: null), NcfRecommendationServing.Load, TextWriter.Null);
