@@ -6,6 +6,8 @@
 //   dotnet cake --target=mnist-cluster --epochs=3 --workers=2   # a driver + 2 worker processes on 127.0.0.1
 //   dotnet cake --target=ncf-recommendation                     # explicit then implicit NCF, unless --mode=... picks one
 //   dotnet cake --target=xray --data=../shared/data/chestxray14-starter
+//   dotnet cake --target=serve --recipe=xray              # serve the model xray last trained (artifacts/xray/model.bin)
+//   dotnet cake --target=serve --recipe=image-similarity --listen=0.0.0.0:8080 --copies=2 --api-key-file=key.txt
 //   dotnet cake --target=all            # every recipe's offline default, quick, into artifacts/all/<recipe>;
 //                                       # the report: artifacts/report/index.html and report.md
 //
@@ -18,6 +20,7 @@
 
 #load "build/recipe-runs.cake"
 #load "build/report.cake"
+#load "build/serve.cake"
 
 var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
@@ -68,6 +71,11 @@ Task("mnist-cluster")
     .Description("mnist in cluster mode: a driver and --workers (default 2) worker processes on 127.0.0.1")
     .IsDependentOn("Build")
     .Does(() => RunCluster("mnist", configuration, Argument("workers", 2)));
+
+Task("serve")
+    .Description("Serve the model a recipe last trained over HTTP: --recipe=<recipe>; other options go to `<recipe> serve` (--listen, --copies, --backend, ...)")
+    .IsDependentOn("Build")
+    .Does(() => RunServe(Argument<string>("recipe", null), configuration));
 
 Task("all")
     .Description("Every recipe's offline default in quick mode into artifacts/all/<recipe>, then artifacts/report/index.html and report.md")

@@ -10,6 +10,7 @@
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- object-detection [--backbone resnet18] [--steps 3]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- onnx-export [--images 64] [--threads 2]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- serving-core [--requests 300] [--seconds 30]
+//   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- serving-load [--model M] [--folder ../shared/data/cats-dogs] [--requests 10000] [--seconds 60]
 //   dotnet run --project benchmarks/Recipes.Benchmarks -c Release -- pipeline [--recipes mnist ncf-explicit ncf-implicit anomaly] [--steps 40] [--rounds 3]
 //
 // The PyTorch reference needs Debian's python3-torch (apt-get install python3-torch; xray and object-detection also python3-torchvision),
@@ -88,5 +89,12 @@ var servingSeconds = new Option<double>("--seconds") { DefaultValueFactory = _ =
 var servingCore = new Command("serving-core", "Inference core (InferenceModel) with ImageNet ResNet-18: images/s and p50/p95/p99 latency at concurrency 1, 8, 32 for " +
     "1 copy without batching, one copy per core, dynamic batching; TorchSharp vs ONNX Runtime") { servingRequests, servingSeconds };
 servingCore.SetAction(parsed => ServingCoreBenchmark.Run(parsed.GetValue(servingRequests), parsed.GetValue(servingSeconds)));
-var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, onnxExport, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection, servingCore };
+var loadModel = new Option<string?>("--model") { Description = "A saved transfer-learning model.bin (default: train a quick one on --folder first)" };
+var loadFolder = new Option<string>("--folder") { DefaultValueFactory = _ => "../shared/data/cats-dogs", Description = "Photographs for the quick training and the JPEG sent (generated where missing)" };
+var loadRequests = new Option<int>("--requests") { DefaultValueFactory = _ => 10_000, Description = "Requests per cell (configuration x concurrency), after an untimed warm-up" };
+var loadSeconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 60, Description = "Time limit per cell" };
+var servingLoad = new Command("serving-load", "transfer-learning serve under HTTP load (POST /predict with a JPEG) at concurrency 1, 8, 32: requests/s, p50/p95/p99, errors, " +
+    "server RSS; 1 copy without batching, one copy per core, dynamic batching; ONNX Runtime vs TorchSharp") { loadModel, loadFolder, loadRequests, loadSeconds };
+servingLoad.SetAction(parsed => ServingLoadBenchmark.Run(parsed.GetValue(loadModel), parsed.GetValue(loadFolder)!, parsed.GetValue(loadRequests), parsed.GetValue(loadSeconds)));
+var root = new RootCommand("Recipe runtime benchmarks") { lenet, pipeline, onnxExport, allreduce, netnsAllreduce, mpiRank, mnistCluster, images, resnet, xray, objectDetection, servingCore, servingLoad };
 return root.Parse(args).Invoke();

@@ -12,6 +12,7 @@
 //   dotnet run --project recipes/image-similarity -c Release                                  # offline: GENERATED textures
 //   dotnet run --project recipes/image-similarity -c Release -- --data ../shared/data/cats-dogs --query some.jpg
 //   dotnet run --project recipes/image-similarity -c Release -- --data ../shared/data/cats-dogs --fine-tune
+//   dotnet run --project recipes/image-similarity -c Release -- serve --model artifacts/image-similarity/index.bin
 using System.CommandLine;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
@@ -21,6 +22,8 @@ using Recipes.Runtime.Similarity;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
+using Recipes.ImageSimilarity;
+using Recipes.Serving;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,6 +38,8 @@ cli.Root.Options.Add(topOption);
 cli.Root.Options.Add(backboneOption);
 cli.Root.Options.Add(fineTuneOption);
 cli.SetAction((parsed, options, _) => Run(options, parsed.GetValue(queryOption), parsed.GetValue(topOption), parsed.GetValue(backboneOption), parsed.GetValue(fineTuneOption)));
+// `image-similarity serve`: query the saved index by upload over HTTP (see ImageSimilarityServing.cs).
+ServeCommand.Add(cli, ImageSimilarityServing.Load);
 return cli.Invoke(args);
 
 static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend backend, bool fineTune)
@@ -66,7 +71,9 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
     int[]? predictedClasses = fineTune ? TrainClassifier(features, kept, data.ClassNames.Count, options) : null;
 
     // 4. Index: L2-normalised features with paths and labels, saved and read back.
-    var index = new ImageFeatureIndex(kept.Select(e => new IndexedImage(e.Origin, e.Label)).ToList(), features, dimension, data.ClassNames, extractor.Description);
+    //    Files are kept by their full path, so `serve` finds them to show whatever folder it runs from.
+    var index = new ImageFeatureIndex(kept.Select(e => new IndexedImage(File.Exists(e.Origin) ? Path.GetFullPath(e.Origin) : e.Origin, e.Label)).ToList(),
+        features, dimension, data.ClassNames, extractor.Description);
     string indexPath = Path.Combine(options.Output, "index.bin");
     index.Save(indexPath);
     index = ImageFeatureIndex.Load(indexPath);

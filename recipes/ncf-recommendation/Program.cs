@@ -18,10 +18,12 @@
 //   dotnet run --project recipes/ncf-recommendation -c Release -- --offline --dataset ml-100k
 //   dotnet run --project recipes/ncf-recommendation -c Release -- --mode implicit
 //   dotnet run --project recipes/ncf-recommendation -c Release -- --data ~/Downloads/ml-1m.zip --master local[2]
+//   dotnet run --project recipes/ncf-recommendation -c Release -- serve      # then: curl -X POST "http://127.0.0.1:8080/predict?user=1"
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Recipes.NcfRecommendation;
+using Recipes.Serving;
 using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
@@ -70,6 +72,8 @@ cli.SetAction((parsed, options, cancellation) =>
     if (patience < 0) throw new ArgumentException("--patience must be 0 (off) or more epochs");
     return Train(options, task, release, topK, patience, cancellation);
 });
+// `ncf-recommendation serve`: the top movies for a user over HTTP (see NcfRecommendationServing.cs).
+ServeCommand.Add(cli, NcfRecommendationServing.Load);
 return cli.Invoke(args);
 
 static int Train(CommonOptions options, RecommendationTask task, MovieLensRelease release, int topK, int patience, CancellationToken cancellation)
@@ -184,6 +188,8 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
     // 7. Save the model with the id maps needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(output, "model.bin");
     SavedRecommender.Save(modelPath, trainer.Model, new RecommenderInfo(data.Name, "explicit", settings, scale, UserIds(ratings), ItemIds(ratings)));
+    // What `serve` needs besides: the titles, and every movie each user rated (never recommended to them again).
+    RecommenderCatalogue.From(ratings).Save(modelPath);
     using var reloaded = SavedRecommender.Load(modelPath, out _);
 
     // 8. Prediction with the reloaded model: stars for a few test pairs, then the top K movies for a user
@@ -315,6 +321,8 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
     // 7. Save the model with the id maps needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(output, "model.bin");
     SavedRecommender.Save(modelPath, trainer.Model, new RecommenderInfo(data.Name, "implicit", settings, null, UserIds(ratings), ItemIds(ratings)));
+    // What `serve` needs besides: the titles, and every movie each user rated (never recommended to them again).
+    RecommenderCatalogue.From(ratings).Save(modelPath);
     using var reloaded = SavedRecommender.Load(modelPath, out _);
 
     // 8. Prediction with the reloaded model: the top K movies for a user (was the held-out one among them?)

@@ -42,3 +42,6 @@ public sealed class InvalidInputException(string message) : Exception(message);
 
 /// <summary>The queue is full: the client should retry later, a 503.</summary>
 public sealed class ServiceBusyException(string message) : Exception(message);
+
+/// <summary>What the request names does not exist (an unknown user, a stored image the index does not hold): a 404.</summary>
+public sealed class NotFoundException(string message) : Exception(message);

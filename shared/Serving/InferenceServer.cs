@@ -209,6 +209,7 @@ public sealed class InferenceServer : IAsyncDisposable
         app.MapGet("/ui/app.js", context => WritePageFileAsync(context, "app.js", "text/javascript; charset=utf-8"));
         app.MapGet("/ui/app.css", context => WritePageFileAsync(context, "app.css", "text/css; charset=utf-8"));
         app.MapGet("/ui/config", PageConfigAsync);
+        app.MapGet("/images/{id}", StoredImageAsync);
         app.MapFallback(context => throw new HttpProblem(StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}"));
     }
 
@@ -387,6 +388,16 @@ public sealed class InferenceServer : IAsyncDisposable
         await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(config, AnswerJson), context.RequestAborted);
     }
 
+    /// <summary>A stored image the model's answers link to (image-similarity's neighbours), by the id the model gave.</summary>
+    async Task StoredImageAsync(HttpContext context)
+    {
+        string id = (string)context.GetRouteValue("id")!;
+        var image = ReadyModel().FindStoredImage(id) ?? throw new HttpProblem(StatusCodes.Status404NotFound, $"no stored image '{id}'");
+        context.Response.ContentType = image.ContentType;
+        context.Response.Headers.CacheControl = "private, max-age=3600";
+        await context.Response.Body.WriteAsync(image.Content, context.RequestAborted);
+    }
+
     static async Task WritePageFileAsync(HttpContext context, string file, string contentType)
     {
         byte[] content = PageFiles.Get(file);
@@ -443,6 +454,7 @@ public sealed class InferenceServer : IAsyncDisposable
             {
                 HttpProblem problem => (problem.Status, problem.Message),
                 InvalidInputException => (StatusCodes.Status400BadRequest, error.Message),
+                NotFoundException => (StatusCodes.Status404NotFound, error.Message),
                 DataFileException file => (StatusCodes.Status400BadRequest, file.Message),
                 ServiceBusyException => (StatusCodes.Status503ServiceUnavailable, error.Message),
                 // Kestrel's own refusals: a body over the limit (413), a malformed request (400).

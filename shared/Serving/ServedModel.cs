@@ -83,6 +83,12 @@ public abstract class ServedModel(string name, IInferenceModel model, ResultKind
     /// <summary>Extra settings for the web page (null for none), served as <c>page</c> in <c>GET /ui/config</c>.</summary>
     public virtual object? PageSettings => null;
 
+    /// <summary>
+    /// A stored image the model's answers point at (<see cref="Neighbour.ImageUrl"/>), served as <c>GET /images/{id}</c>;
+    /// null when <paramref name="id"/> names none. Only the model decides what an id means: a client never gives a path.
+    /// </summary>
+    public virtual StoredImage? FindStoredImage(string id) => null;
+
     public void Dispose()
     {
         Dispose(true);
@@ -125,6 +131,9 @@ public sealed record DetectedBox(string Label, double Score, double Left, double
 
 /// <summary><see cref="ResultKind.Boxes"/>: the detections, most confident first.</summary>
 public sealed record BoxesAnswer(string Model, IReadOnlyList<DetectedBox> Boxes);
+
+/// <summary>The bytes of a stored image and their media type (<c>image/jpeg</c>, ...).</summary>
+public sealed record StoredImage(byte[] Content, string ContentType);
 
 /// <summary>A stored image close to the query; <paramref name="ImageUrl"/> is a URL the page can show, or null.</summary>
 public sealed record Neighbour(string Id, double Similarity, string? Label, string? ImageUrl);

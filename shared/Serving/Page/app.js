@@ -133,12 +133,26 @@ function showNeighbours(neighbours) {
   const cards = $('result').firstChild;
   for (const neighbour of neighbours) {
     const figure = document.createElement('figure');
-    if (neighbour.image_url) figure.append(Object.assign(document.createElement('img'), { src: neighbour.image_url, alt: neighbour.id }));
+    if (neighbour.image_url) {
+      const img = Object.assign(document.createElement('img'), { alt: neighbour.id });
+      figure.append(img);
+      showStoredImage(img, neighbour.image_url);
+    }
     const caption = document.createElement('figcaption');
     caption.textContent = `${neighbour.label || neighbour.id} (${neighbour.similarity.toFixed(3)})`;
     figure.append(caption);
     cards.append(figure);
   }
+}
+
+// An <img> cannot send the API key: with a key, the picture is fetched with it and shown from a blob.
+async function showStoredImage(img, url) {
+  if (!page.apiKey) {
+    img.src = url;
+    return;
+  }
+  const response = await fetch(url, { headers: { 'X-API-Key': page.apiKey } });
+  if (response.ok) img.src = URL.createObjectURL(await response.blob());
 }
 
 // The overlay canvas has the displayed image's pixel size; heatmaps and boxes are given relative to the image.

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Recipes.ObjectDetection;
 using Recipes.Serving;
-using Recipes.Tests.Data.TimeSeries;
+using Recipes.Tests.Data;
 using static Recipes.Tests.Serving.VisionServingKit;
 
 namespace Recipes.Tests.Serving;

@@ -1,7 +1,7 @@
 using System.Net;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
-using Recipes.Tests.Data.TimeSeries;
+using Recipes.Tests.Data;
 using Recipes.Xray;
 using static Recipes.Tests.Serving.VisionServingKit;
 
