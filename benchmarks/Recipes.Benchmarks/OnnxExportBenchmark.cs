@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Recipes.Mnist;
 using Recipes.ObjectDetection;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.ImageNet;

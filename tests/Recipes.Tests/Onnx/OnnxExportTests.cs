@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Recipes.Mnist;
 using Recipes.ObjectDetection;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
