@@ -7,6 +7,7 @@ using Recipes.ObjectDetection;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
+using Recipes.TransferLearning;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;

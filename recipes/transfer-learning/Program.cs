@@ -23,6 +23,7 @@ using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
+using Recipes.TransferLearning;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -6,6 +6,7 @@ using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
 using Recipes.Tests.Models;
+using Recipes.TransferLearning;
 using Recipes.Xray;
 using TorchSharp;
 using Xunit.Abstractions;
