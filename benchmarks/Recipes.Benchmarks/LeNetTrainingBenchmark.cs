@@ -1,4 +1,5 @@
 using System.Globalization;
+using Recipes.Mnist;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;

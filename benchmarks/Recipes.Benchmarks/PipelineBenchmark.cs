@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Recipes.AnomalyDetection;
+using Recipes.Mnist;
 using Recipes.NcfRecommendation;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Data.Mnist;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;

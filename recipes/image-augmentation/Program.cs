@@ -14,6 +14,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Recipes.ImageAugmentation;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;

@@ -1,4 +1,3 @@
-using Recipes.Runtime.Data.Mnist;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;

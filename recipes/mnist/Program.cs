@@ -13,14 +13,13 @@
 //   dotnet run --project recipes/mnist -c Release -- --master cluster[2]     # a driver; then, twice:
 //   dotnet run --project recipes/mnist -c Release -- worker --join 127.0.0.1:2551   (secret: see README)
 using System.CommandLine;
+using Recipes.Mnist;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Data.Mnist;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
-using Recipes.Mnist;
 using Recipes.Serving;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Recipes.Runtime.Data.Mnist;
+using Recipes.Mnist;
+using Recipes.Runtime.Distributed.Cluster;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;
-using Recipes.Runtime.Distributed.Cluster;
 using Recipes.Tests.Recipes;
 
 namespace Recipes.Tests.Distributed;

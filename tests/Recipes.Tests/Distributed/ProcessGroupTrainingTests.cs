@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using Recipes.Mnist;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Distributed.Ring;
 using Recipes.Runtime.Models;

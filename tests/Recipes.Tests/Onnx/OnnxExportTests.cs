@@ -1,10 +1,12 @@
 using Microsoft.ML.OnnxRuntime;
+using Recipes.Mnist;
 using Recipes.ObjectDetection;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
 using Recipes.Tests.Models;
+using Recipes.TransferLearning;
 using Recipes.Xray;
 using TorchSharp;
 using Xunit.Abstractions;

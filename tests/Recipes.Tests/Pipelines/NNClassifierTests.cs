@@ -7,6 +7,7 @@ using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
 using Recipes.Tests.Models;
 using Recipes.Tests.Summaries;
+using Recipes.TransferLearning;
 using TorchSharp;
 using static TorchSharp.torch;
 

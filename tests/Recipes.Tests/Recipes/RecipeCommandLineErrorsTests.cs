@@ -1,4 +1,4 @@
-using Recipes.Runtime.Data.Mnist;
+using Recipes.Mnist;
 using Recipes.Runtime.IO;
 
 namespace Recipes.Tests.Recipes;

@@ -1,12 +1,12 @@
 using System.Net;
 using System.Text.Json;
-using Recipes.Runtime.Data.Mnist;
+using Recipes.Mnist;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
-using TorchSharp;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
 
 namespace Recipes.Tests.Serving;
 

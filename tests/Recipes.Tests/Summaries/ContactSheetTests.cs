@@ -1,3 +1,4 @@
+using Recipes.ImageAugmentation;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Vision;
 using SkiaSharp;

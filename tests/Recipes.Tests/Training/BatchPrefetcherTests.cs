@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Recipes.Mnist;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models;

@@ -1,3 +1,4 @@
+using Recipes.Mnist;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models;

@@ -1,3 +1,4 @@
+using Recipes.ImageAugmentation;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Vision;
 using SixLabors.ImageSharp;

@@ -1,8 +1,9 @@
-using Recipes.Runtime.Data;
 using Recipes.Runtime.Models.Onnx;
+using TorchSharp;
+using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Recipes.Runtime.Models;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// LeNet-5 (LeCun et al., 1998) in its common modern form: two 5x5 convolutions with ReLU and 2x2 max

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// One continuous pen movement, built from lines, Bezier curves and elliptical arcs and kept as a

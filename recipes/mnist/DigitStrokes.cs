@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// How each digit is written with a pen: a few strokes in a unit box (x to the right, y downwards,

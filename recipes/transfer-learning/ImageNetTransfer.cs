@@ -1,8 +1,11 @@
+using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.ResNet;
 using Recipes.Runtime.Models.Surgery;
+using TorchSharp;
 using TorchSharp.Modules;
+using static TorchSharp.torch;
 
-namespace Recipes.Runtime.Models.ImageNet;
+namespace Recipes.TransferLearning;
 
 /// <summary>How much of the ImageNet backbone a transfer-learning run trains.</summary>
 public enum BackboneTraining

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// Paints polylines as round-ended pen strokes into a small greyscale image, anti-aliased from the

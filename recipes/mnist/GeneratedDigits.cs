@@ -1,7 +1,8 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Recipes.Runtime.Data;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// Handwriting-like digits in MNIST's shape for the offline tier: 28x28 greyscale, white ink on black,

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// Writes IDX image and label files in the layout <see cref="IdxReader"/> reads, optionally gzipped.

@@ -1,6 +1,9 @@
+using Recipes.Runtime.Data;
 using Recipes.Runtime.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
-namespace Recipes.Runtime.Data;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// Greyscale pixels scaled to [0, 1] and standardised: (p/255 - mean) / std. Fitted on the training set

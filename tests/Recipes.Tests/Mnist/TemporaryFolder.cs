@@ -1,4 +1,4 @@
-namespace Recipes.Tests.Data.Mnist;
+namespace Recipes.Tests.Mnist;
 
 /// <summary>A fresh folder under the system temp folder, deleted with everything in it on Dispose.</summary>
 public sealed class TemporaryFolder : IDisposable

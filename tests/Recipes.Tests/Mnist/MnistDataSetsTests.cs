@@ -1,8 +1,8 @@
+using Recipes.Mnist;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Data.Download;
-using Recipes.Runtime.Data.Mnist;
 
-namespace Recipes.Tests.Data.Mnist;
+namespace Recipes.Tests.Mnist;
 
 /// <summary>How MNIST and Fashion-MNIST are found, recognised and explained when something is wrong.</summary>
 public sealed class MnistDataSetsTests : IDisposable

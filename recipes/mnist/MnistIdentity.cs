@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
+using Recipes.Runtime.Data;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// Tells Fashion-MNIST from MNIST by content, since both use the same four file names and the same format.

@@ -1,4 +1,4 @@
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// The two IDX layouts MNIST-style data sets use. The magic number is 0x0000TTDD: TT = 0x08 for

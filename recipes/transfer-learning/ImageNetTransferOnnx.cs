@@ -1,7 +1,10 @@
+using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
+using TorchSharp;
 using TorchSharp.Modules;
+using static TorchSharp.torch;
 
-namespace Recipes.Runtime.Models.ImageNet;
+namespace Recipes.TransferLearning;
 
 /// <summary>
 /// A transfer-learning classifier (<see cref="ImageNetTransfer.CreateClassifier"/>: frozen prefix, trained layers,

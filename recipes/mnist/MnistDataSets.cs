@@ -1,6 +1,7 @@
+using Recipes.Runtime.Data;
 using Recipes.Runtime.Data.Download;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>Which of the two 28x28, 10-class IDX data sets to use.</summary>
 public enum MnistVariant

@@ -1,4 +1,4 @@
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// The standard file names of MNIST and Fashion-MNIST (both use the same four names). Copies found

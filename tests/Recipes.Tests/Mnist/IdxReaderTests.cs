@@ -1,8 +1,8 @@
 using System.IO.Compression;
+using Recipes.Mnist;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Data.Mnist;
 
-namespace Recipes.Tests.Data.Mnist;
+namespace Recipes.Tests.Mnist;
 
 public sealed class IdxReaderTests : IDisposable
 {

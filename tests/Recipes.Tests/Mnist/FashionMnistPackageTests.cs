@@ -1,6 +1,6 @@
-using Recipes.Runtime.Data.Mnist;
+using Recipes.Mnist;
 
-namespace Recipes.Tests.Data.Mnist;
+namespace Recipes.Tests.Mnist;
 
 /// <summary>
 /// Reads the real Fashion-MNIST files when Debian's dataset-fashion-mnist package is installed

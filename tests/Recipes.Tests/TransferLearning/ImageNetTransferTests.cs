@@ -1,9 +1,11 @@
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Surgery;
+using Recipes.Tests.Models;
+using Recipes.TransferLearning;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Recipes.Tests.Models;
+namespace Recipes.Tests.TransferLearning;
 
 [Collection(ImageNetCollection.Name)]
 public class ImageNetTransferTests(ImageNetFixture imageNet)

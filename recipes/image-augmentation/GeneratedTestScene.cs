@@ -1,8 +1,9 @@
+using Recipes.Runtime.Vision;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SkiaSharp;
 
-namespace Recipes.Runtime.Vision;
+namespace Recipes.ImageAugmentation;
 
 /// <summary>
 /// A deterministic, colourful 500 x 375 picture (the size of the seed's test.jpg) for running the image

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Recipes.Runtime.Data;
 
-namespace Recipes.Runtime.Data.Mnist;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// Reads the IDX files of MNIST and Fashion-MNIST, gzipped or not (decided by the gzip signature

@@ -1,6 +1,6 @@
-using Recipes.Runtime.Data.Mnist;
+using Recipes.Mnist;
 
-namespace Recipes.Tests.Data.Mnist;
+namespace Recipes.Tests.Mnist;
 
 public class GeneratedDigitsTests
 {

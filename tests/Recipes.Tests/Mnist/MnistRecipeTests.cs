@@ -1,8 +1,9 @@
 using System.Text.Json;
-using Recipes.Runtime.Data.Mnist;
+using Recipes.Mnist;
 using Recipes.Runtime.Summaries;
+using Recipes.Tests.Recipes;
 
-namespace Recipes.Tests.Recipes;
+namespace Recipes.Tests.Mnist;
 
 /// <summary>Short end-to-end runs of the mnist recipe as a separate process (seconds, not minutes).</summary>
 public sealed class MnistRecipeTests : IDisposable
