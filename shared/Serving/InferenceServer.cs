@@ -73,6 +73,8 @@ public sealed class InferenceServer : IAsyncDisposable
     readonly byte[]? _apiKey;
     ServedModel? _model; // set once the model answered its warm-up request
     bool _stopped;
+    int _inFlight; // requests between the first middleware's start and end
+    volatile bool _draining; // stopping: not ready any more, the requests in flight finishing
 
     InferenceServer(ServeSettings settings, TextWriter log)
     {
@@ -168,7 +170,12 @@ public sealed class InferenceServer : IAsyncDisposable
         }),
     ];
 
-    /// <summary>Stops listening, waits (up to the drain timeout) for the requests in flight, then disposes the model.</summary>
+    /// <summary>
+    /// Says not ready, waits (up to the drain timeout) for the requests in flight while still listening, then stops
+    /// listening and disposes the model. Waiting before Kestrel's own stop matters: a request whose body is still
+    /// arriving when the stop begins was seen cut off by Kestrel's shutdown in CI; the readiness probe turning false
+    /// first is also what a load balancer needs to stop sending new requests.
+    /// </summary>
     public async Task StopAsync()
     {
         lock (_modelLock)
@@ -176,6 +183,10 @@ public sealed class InferenceServer : IAsyncDisposable
             if (_stopped) return;
             _stopped = true;
         }
+        _draining = true;
+        var drainStarted = Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref _inFlight) > 0 && Stopwatch.GetElapsedTime(drainStarted) < _settings.DrainTimeout)
+            await Task.Delay(20);
         await _app.StopAsync();
         await _app.DisposeAsync();
         lock (_modelLock)
@@ -193,7 +204,7 @@ public sealed class InferenceServer : IAsyncDisposable
         // The protocol: 200 means ready, a 4xx not (yet).
         app.MapGet("/v2/health/ready", context =>
         {
-            bool ready = Volatile.Read(ref _model) is not null;
+            bool ready = Volatile.Read(ref _model) is not null && !_draining;
             return WriteJsonAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest, json => WriteFlag(json, "ready", ready));
         });
         app.MapGet("/v2", context => WriteJsonAsync(context, StatusCodes.Status200OK, json => OpenInferenceProtocol.WriteServerMetadata(json, ServerName, ServerVersion)));
@@ -422,12 +433,14 @@ public sealed class InferenceServer : IAsyncDisposable
     async Task MeasureAsync(HttpContext context, RequestDelegate next)
     {
         long start = Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _inFlight);
         try
         {
             await next(context);
         }
         finally
         {
+            Interlocked.Decrement(ref _inFlight);
             // Labels come from a fixed set (route patterns, the served name), never from the raw URL: clients cannot
             // grow the metrics without bound.
             string endpoint = context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } pattern } && !pattern.Contains("**", StringComparison.Ordinal) ? pattern : "other";
