@@ -13,11 +13,11 @@ sealed class RecipeProcessGroup : IDisposable
     readonly Dictionary<string, Running> _running = [];
 
     public void Start(string name, string recipe, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment) =>
-        StartProgram(name, "dotnet", [Path.Combine(AppContext.BaseDirectory, $"{recipe}.dll"), .. arguments], environment);
+        StartProgram(name, "dotnet", [Recipes.RecipeProcess.AssemblyOf(recipe), .. arguments], environment);
 
     /// <summary>Starts a recipe inside emulated host <paramref name="host"/> (its network namespace).</summary>
     public void StartIn(NetworkHosts hosts, int host, string name, string recipe, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment) =>
-        StartProgram(name, "ip", hosts.Exec(host, "dotnet", [Path.Combine(AppContext.BaseDirectory, $"{recipe}.dll"), .. arguments]), environment);
+        StartProgram(name, "ip", hosts.Exec(host, "dotnet", [Recipes.RecipeProcess.AssemblyOf(recipe), .. arguments]), environment);
 
     public bool HasExited(string name) => _running[name].Process.HasExited;
 
