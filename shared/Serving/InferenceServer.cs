@@ -38,6 +38,13 @@ public sealed record ServeSettings
 
     /// <summary>How long a stop waits for the requests in flight.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// While connections are open, a stop keeps listening at least this long after saying not ready: a request whose
+    /// bytes were on the way when the signal came (sent, not yet parsed into a request) is answered, and a load
+    /// balancer has time to see the readiness probe fail. Without open connections the stop does not wait for it.
+    /// </summary>
+    public TimeSpan DrainGrace { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -74,6 +81,7 @@ public sealed class InferenceServer : IAsyncDisposable
     ServedModel? _model; // set once the model answered its warm-up request
     bool _stopped;
     int _inFlight; // requests between the first middleware's start and end
+    int _openConnections; // TCP connections accepted and not yet closed (idle keep-alive ones included)
     volatile bool _draining; // stopping: not ready any more, the requests in flight finishing
 
     InferenceServer(ServeSettings settings, TextWriter log)
@@ -95,7 +103,18 @@ public sealed class InferenceServer : IAsyncDisposable
         });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(settings.Listen);
+            kestrel.Listen(settings.Listen, listen => listen.Use(next => async connection =>
+            {
+                Interlocked.Increment(ref _openConnections);
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _openConnections);
+                }
+            }));
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = settings.MaxBodyBytes;
         });
@@ -171,10 +190,12 @@ public sealed class InferenceServer : IAsyncDisposable
     ];
 
     /// <summary>
-    /// Says not ready, waits (up to the drain timeout) for the requests in flight while still listening, then stops
-    /// listening and disposes the model. Waiting before Kestrel's own stop matters: a request whose body is still
-    /// arriving when the stop begins was seen cut off by Kestrel's shutdown in CI; the readiness probe turning false
-    /// first is also what a load balancer needs to stop sending new requests.
+    /// Says not ready, keeps listening while connections are open for the drain grace and then until the requests in
+    /// flight are answered (up to the drain timeout), then stops listening and disposes the model. Waiting before
+    /// Kestrel's own stop matters: Kestrel's shutdown cancels the pending reads of every connection, so a request whose
+    /// body is still arriving, or whose first bytes are sent but not yet parsed (no middleware has seen it, so it is
+    /// not counted in flight), is cut off; both were seen in CI under load. The readiness probe turning false first is
+    /// also what a load balancer needs to stop sending new requests.
     /// </summary>
     public async Task StopAsync()
     {
@@ -185,8 +206,12 @@ public sealed class InferenceServer : IAsyncDisposable
         }
         _draining = true;
         var drainStarted = Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _inFlight) > 0 && Stopwatch.GetElapsedTime(drainStarted) < _settings.DrainTimeout)
+        while (Stopwatch.GetElapsedTime(drainStarted) < _settings.DrainTimeout)
+        {
+            bool inGrace = Volatile.Read(ref _openConnections) > 0 && Stopwatch.GetElapsedTime(drainStarted) < _settings.DrainGrace;
+            if (!inGrace && Volatile.Read(ref _inFlight) == 0) break;
             await Task.Delay(20);
+        }
         await _app.StopAsync();
         await _app.DisposeAsync();
         lock (_modelLock)
