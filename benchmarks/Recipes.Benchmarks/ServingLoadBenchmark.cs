@@ -69,6 +69,10 @@ static class ServingLoadBenchmark
                     sent += cell.Completed + cell.Errors;
                     AnsiConsole.MarkupLine(Markup.Escape($"  {configuration.Backend}, {configuration.Name}, concurrency {concurrency}: {cell.Completed / cell.Seconds:F1} requests/s, {cell.Errors} errors" +
                                                          (cell.FirstError is null ? "" : $" (first: {cell.FirstError})")));
+                    // A 500 says only that the server's log has the cause: show the log's error lines with the cell.
+                    if (cell.Errors > 0)
+                        foreach (string line in server.Output.Split('\n').Where(l => l.StartsWith("error", StringComparison.Ordinal)).Distinct().Take(5))
+                            AnsiConsole.MarkupLine(Markup.Escape($"    server: {line.TrimEnd()}"));
                 }
                 memory.Add((configuration.Backend, configuration.Name, before, server.ResidentBytes(), sent));
                 int exit = server.Stop();

@@ -37,8 +37,6 @@ public sealed class DetectionServing : ServedModel
     /// <summary>The lowest score answered when a request does not say (<c>?threshold=</c>).</summary>
     public double Threshold { get; }
 
-    public static ServedModel Load(ServeOptions options) => Load(options, Console.Out);
-
     /// <param name="threshold">the lowest score answered when a request does not give <c>?threshold=</c></param>
     public static ServedModel Load(ServeOptions options, TextWriter log, double threshold = DefaultThreshold)
     {

@@ -35,8 +35,8 @@ cli.SetAction((parsed, options, _) => DetectionCommands.Predict(options, parsed.
     parsed.GetValue(settings.Threshold)), settings.PredictCommand);
 cli.SetAction((parsed, _, _) => DetectionCommands.Evaluate(parsed.GetValue(settings.GroundTruth)!, parsed.GetValue(settings.Detections)!,
     DetectionOptions.ParseMetric(parsed.GetValue(settings.Metric)!)), settings.EvaluateCommand);
-// `serve`: the saved model behind an HTTP service (see DetectionServing.cs).
-ServeCommand.Add(cli, DetectionServing.Load);
+// `serve`: the saved model behind an HTTP service (see DetectionServing.cs); --threshold is the default of ?threshold=.
+ServeCommand.Add(cli, serve => DetectionServing.Load(serve, Console.Out, serve.CommandLine!.GetValue(settings.Threshold)));
 return cli.Invoke(args);
 
 static int Train(CommonOptions options, DetectionSettings settings, CancellationToken cancellation)

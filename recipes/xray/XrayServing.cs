@@ -10,7 +10,8 @@ namespace Recipes.Xray;
 /// <c>xray serve</c>: the saved model behind the HTTP service. <c>/predict</c> gives the uploaded radiograph the
 /// evaluation's preprocessing (<see cref="XrayCommands.EvaluationPictures"/>: 256x256, grey, centre 224 crop) and
 /// answers the probability of each of the 14 findings (a sigmoid each: a film can show several findings, so they do
-/// not sum to 1) and the class activation map of the most probable finding as a heatmap over the whole upload, as
+/// not sum to 1) and the class activation map of the most probable finding (or of <c>?finding=Name</c>) as a heatmap
+/// over the whole upload, as
 /// <c>xray predict</c> draws it (<see cref="ClassActivationMaps"/>). The model runs on ONNX Runtime by default, from an
 /// export written once beside the weights whose graph gives the maps in the same pass; <c>--backend torch</c> runs
 /// <see cref="ChestXrayNetwork.ForwardWithMaps"/>. Both give <c>logits</c>, <c>probabilities</c> and
@@ -100,11 +101,23 @@ public sealed class XrayServing : ServedModel
 
         // Each finding on its own: no softmax, the probabilities are independent.
         var classes = ImageClassifierServing.TopClasses([.. probabilities.Select(p => (double)p)], Findings, top);
-        int best = ImageClassifierServing.TopClasses([.. probabilities.Select(p => (double)p)], Findings, 1)[0].Index;
-        var map = maps.Floats!.AsSpan(best * (int)(mapHeight * mapWidth), (int)(mapHeight * mapWidth));
+        int shown = HeatmapFinding(request, probabilities);
+        var map = maps.Floats!.AsSpan(shown * (int)(mapHeight * mapWidth), (int)(mapHeight * mapWidth));
         var image = request.RequireImage();
         var (width, height, heat) = HeatOverUpload(map, (int)mapWidth, (int)mapHeight, frame, image.Width, image.Height);
-        return new HeatmapAnswer(Name, classes, width, height, heat);
+        return new HeatmapAnswer(Name, classes, Findings[shown], width, height, heat);
+    }
+
+    /// <summary>The finding whose map the heatmap shows: <c>?finding=Name</c> (any case), else the most probable one.</summary>
+    int HeatmapFinding(PredictRequest request, float[] probabilities)
+    {
+        if (request.Parameters.TryGetValue("finding", out string? name))
+        {
+            for (int i = 0; i < Findings.Count; i++)
+                if (string.Equals(Findings[i], name, StringComparison.OrdinalIgnoreCase)) return i;
+            throw new InvalidInputException($"parameter 'finding' must be one of {string.Join(", ", Findings)}, not '{name}'");
+        }
+        return ImageClassifierServing.TopClasses([.. probabilities.Select(p => (double)p)], Findings, 1)[0].Index;
     }
 
     public override object? PageSettings => new { labels = Findings, multi_label = true };

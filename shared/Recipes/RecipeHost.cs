@@ -21,7 +21,7 @@ public static class RecipeHost
             if (cancellation.IsCancellationRequested) return; // a second Ctrl+C ends the process at once
             e.Cancel = true;
             cancellation.Cancel();
-            AnsiConsole.MarkupLine("[yellow]Ctrl+C: finishing the current step and saving a checkpoint (press again to quit now)[/]");
+            AnsiConsole.MarkupLine("[yellow]Ctrl+C: stopping (training finishes its step and saves a checkpoint; serving answers the requests in flight). Press again to quit now[/]");
         };
         Console.CancelKeyPress += onCancel;
         // SIGTERM is how docker stop, Kubernetes and systemd ask a process to end: it gets the same treatment as the
@@ -32,7 +32,7 @@ public static class RecipeHost
             if (cancellation.IsCancellationRequested) return;
             signal.Cancel = true;
             cancellation.Cancel();
-            AnsiConsole.MarkupLine("[yellow]SIGTERM: finishing the current step and saving a checkpoint (a second SIGTERM quits now)[/]");
+            AnsiConsole.MarkupLine("[yellow]SIGTERM: stopping (training finishes its step and saves a checkpoint; serving answers the requests in flight). A second SIGTERM quits now[/]");
         });
         try
         {

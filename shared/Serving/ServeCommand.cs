@@ -27,6 +27,10 @@ public sealed record ServeOptions
 
     /// <summary>The recipe's common options (output folder, seed, ...), for loaders that need them.</summary>
     public required CommonOptions Common { get; init; }
+
+    /// <summary>The whole parsed command line: a loader reads the recipe's own options that also apply to serving
+    /// (object-detection's <c>--threshold</c>). Null when a program builds the options itself.</summary>
+    public ParseResult? CommandLine { get; init; }
 }
 
 /// <summary>The engines a served model can run on: TorchSharp (the recipe's own network) or ONNX Runtime (its export).</summary>
@@ -83,6 +87,7 @@ public static class ServeCommand
                     MaxBodyBytes = parsed.GetValue(maxBody) is int mb and >= 1 ? mb * 1024L * 1024 : throw new ArgumentException("--max-body-mb must be at least 1"),
                 },
                 Common = options,
+                CommandLine = parsed,
             };
             return Run(serve, load, Console.Out, cancellation);
         }, command);

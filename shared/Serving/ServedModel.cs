@@ -124,7 +124,9 @@ public sealed record ClassificationAnswer(string Model, IReadOnlyList<ClassScore
 /// <see cref="ResultKind.Heatmap"/>: the top classes and a <paramref name="Width"/> x <paramref name="Height"/> map of
 /// values in [0, 1], row-major, covering the whole uploaded image (the page stretches it over the image).
 /// </summary>
-public sealed record HeatmapAnswer(string Model, IReadOnlyList<ClassScore> Classes, int Width, int Height, float[] Heat);
+/// <summary><see cref="ResultKind.Heatmap"/>: the classes and the heatmap of one of them (<paramref name="Finding"/>), cells
+/// row by row over the uploaded image, values in [0, 1].</summary>
+public sealed record HeatmapAnswer(string Model, IReadOnlyList<ClassScore> Classes, string Finding, int Width, int Height, float[] Heat);
 
 /// <summary>A detected object; the corners are fractions of the uploaded image's width and height (0..1).</summary>
 public sealed record DetectedBox(string Label, double Score, double Left, double Top, double Right, double Bottom);

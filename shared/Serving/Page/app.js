@@ -93,6 +93,12 @@ const renderers = {
   classes: (answer) => showClasses(answer.classes),
   heatmap: async (answer) => {
     showClasses(answer.classes);
+    // The heatmap is one finding's map (the most probable one unless the request asked ?finding=): mark its row.
+    for (const row of $('result').children) {
+      if (row.dataset.label !== answer.finding) continue;
+      row.classList.add('heatmap');
+      row.title = 'the heatmap shows where the model looked for this finding';
+    }
     await imageLoaded();
     drawHeatmap(answer.width, answer.height, answer.heat);
   },

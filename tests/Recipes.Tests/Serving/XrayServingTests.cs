@@ -57,11 +57,19 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
             // Where predict's map of the top finding peaks, mapped back onto the film, the served heatmap is near its
             // top too (0.75: the cell centre is up to 3.5 frame pixels from the peak in x and in y, over which the
             // bilinear map falls by at most 3.5/32 of its range per axis).
-            var map = expected.Maps.Single(m => m.Finding == classes[0].Label);
-            var (peakX, peakY) = map.Peak;
-            int cellX = (int)((16 + peakX + 0.5) / 256 * width), cellY = (int)((16 + peakY + 0.5) / 256 * height);
-            Assert.True(heat[cellY * width + cellX] >= 0.75f, $"served heat {heat[cellY * width + cellX]} at predict's peak ({peakX}, {peakY}) of {map.Finding}");
+            Assert.Equal(classes[0].Label, answer.GetProperty("finding").GetString());
+            AssertHotWherePredictPeaks(expected.Maps.Single(m => m.Finding == classes[0].Label), width, heat);
+
+            // ?finding= asks for another finding's map (any case): the least probable one's, here.
+            string least = classes[^1].Label;
+            var (otherStatus, other) = await PredictAsync(client, TrainedXray.Radiograph, $"?finding={least.ToUpperInvariant()}");
+            Assert.True(otherStatus == HttpStatusCode.OK, other.ToString());
+            Assert.Equal(least, other.GetProperty("finding").GetString());
+            AssertHotWherePredictPeaks(expected.Maps.Single(m => m.Finding == least), width, [.. other.GetProperty("heat").EnumerateArray().Select(v => v.GetSingle())]);
         }
+        var (unknownStatus, unknown) = await PredictAsync(client, TrainedXray.Radiograph, "?finding=Fracture");
+        Assert.Equal(HttpStatusCode.BadRequest, unknownStatus);
+        Assert.Contains("parameter 'finding' must be one of Atelectasis", unknown.GetProperty("error").GetString());
 
         var (_, metadata) = await GetJsonAsync(client, "/v2/models/xray");
         Assert.Equal("xray", metadata.GetProperty("name").GetString());
@@ -69,6 +77,19 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
         Assert.Equal(new long[] { -1, 14 }, outputs["probabilities"]);
         Assert.Equal(new long[] { -1, 14, 7, 7 }, outputs["class_activation_maps"]); // 224 / 32 cells a side
         Assert.Equal(new long[] { -1, 3, 224, 224 }, Tensors(metadata, "inputs")["images"]);
+    }
+
+    /// <summary>
+    /// Where predict's map peaks, mapped back onto the 256-pixel film (the centre crop starts 16 pixels in), the served
+    /// heatmap is near its top too (0.75: the cell centre is up to 3.5 frame pixels from the peak in x and in y, over
+    /// which the bilinear map falls by at most 3.5/32 of its range per axis).
+    /// </summary>
+    static void AssertHotWherePredictPeaks(ActivationMap map, int width, float[] heat)
+    {
+        int height = heat.Length / width;
+        var (peakX, peakY) = map.Peak;
+        int cellX = (int)((16 + peakX + 0.5) / 256 * width), cellY = (int)((16 + peakY + 0.5) / 256 * height);
+        Assert.True(heat[cellY * width + cellX] >= 0.75f, $"served heat {heat[cellY * width + cellX]} at predict's peak ({peakX}, {peakY}) of {map.Finding}");
     }
 
     [Fact]
@@ -126,7 +147,10 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
         // The 14 findings as bars, the top one named, and the heatmap drawn over most of the film (all but the
         // border the crop cut off, where the heat is 0 and the canvas stays transparent).
         Assert.Equal(14, await browser.Page.EvaluateExpressionAsync<int>("document.querySelectorAll('#result .bar').length"));
-        Assert.Contains(await browser.Page.EvaluateExpressionAsync<string>("document.getElementById('top-class').textContent"), ChestXrayFindings.Names);
+        string top = await browser.Page.EvaluateExpressionAsync<string>("document.getElementById('top-class').textContent");
+        Assert.Contains(top, ChestXrayFindings.Names);
+        // The row of the finding the heatmap shows (the top one) is marked.
+        Assert.Equal(top, await browser.Page.EvaluateExpressionAsync<string>("document.querySelector('#result .bar.heatmap').dataset.label"));
         int[] overlay = await browser.OverlayPixelsDrawnAsync();
         Assert.True(overlay[1] > 100 && overlay[2] > 100, $"the overlay canvas is {overlay[1]}x{overlay[2]}");
         double covered = (double)overlay[0] / (overlay[1] * overlay[2]);
