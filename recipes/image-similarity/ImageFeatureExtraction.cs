@@ -1,7 +1,7 @@
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Vision;
 
-namespace Recipes.Runtime.Similarity;
+namespace Recipes.ImageSimilarity;
 
 /// <summary>
 /// Feature vectors for every image of a set, in order, for indexing: each image goes through the picture
