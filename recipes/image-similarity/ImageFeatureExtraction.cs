@@ -1,5 +1,7 @@
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Vision;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Recipes.ImageSimilarity;
 
