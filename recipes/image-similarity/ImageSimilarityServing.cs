@@ -1,6 +1,5 @@
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models.ImageNet;
-using Recipes.Runtime.Similarity;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
 using SixLabors.ImageSharp;

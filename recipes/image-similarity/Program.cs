@@ -18,7 +18,6 @@ using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Recipes;
-using Recipes.Runtime.Similarity;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;

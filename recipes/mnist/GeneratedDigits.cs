@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Recipes.Runtime.Data;
 
 namespace Recipes.Mnist;
 

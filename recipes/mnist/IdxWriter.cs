@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
 
 namespace Recipes.Mnist;

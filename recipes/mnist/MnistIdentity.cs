@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Recipes.Runtime.Data;
 
 namespace Recipes.Mnist;
 

@@ -1,4 +1,3 @@
-using Recipes.Runtime.Data;
 using Recipes.Runtime.Training;
 using TorchSharp;
 using static TorchSharp.torch;

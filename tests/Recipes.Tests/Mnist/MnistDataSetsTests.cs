@@ -1,6 +1,5 @@
 using Recipes.Mnist;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Data.Download;
 
 namespace Recipes.Tests.Mnist;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Recipes.Runtime.Similarity;
+using Recipes.ImageSimilarity;
 using Recipes.Tests.Vision;
 
 namespace Recipes.Tests.Recipes;

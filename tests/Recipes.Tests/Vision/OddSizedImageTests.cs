@@ -1,5 +1,5 @@
+using Recipes.ImageSimilarity;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Similarity;
 using Recipes.Runtime.Vision;
 using TorchSharp;
 

@@ -2,7 +2,7 @@ using System.Text;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
 
-namespace Recipes.Runtime.Similarity;
+namespace Recipes.ImageSimilarity;
 
 /// <summary>An indexed image: where it came from and its class (<see cref="Unlabelled"/> when it has none).</summary>
 public sealed record IndexedImage(string Path, int Label = IndexedImage.Unlabelled)

@@ -1,8 +1,8 @@
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Similarity;
+using Recipes.ImageSimilarity;
 using Recipes.Tests.Summaries;
 
-namespace Recipes.Tests.Similarity;
+namespace Recipes.Tests.ImageSimilarity;
 
 public class ImageFeatureIndexTests
 {

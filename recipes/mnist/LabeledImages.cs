@@ -1,4 +1,4 @@
-namespace Recipes.Runtime.Data;
+namespace Recipes.Mnist;
 
 /// <summary>
 /// A set of same-sized single-channel images with integer class labels, stored as one contiguous

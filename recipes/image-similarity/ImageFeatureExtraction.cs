@@ -1,7 +1,9 @@
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Vision;
+using TorchSharp;
+using static TorchSharp.torch;
 
-namespace Recipes.Runtime.Similarity;
+namespace Recipes.ImageSimilarity;
 
 /// <summary>
 /// Feature vectors for every image of a set, in order, for indexing: each image goes through the picture

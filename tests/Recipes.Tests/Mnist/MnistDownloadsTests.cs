@@ -1,8 +1,9 @@
+using Recipes.Mnist;
 using Recipes.Runtime.Data.Download;
 
-namespace Recipes.Tests.Download;
+namespace Recipes.Tests.Mnist;
 
-public class PublishedDownloadsTests
+public class MnistDownloadsTests
 {
     [Fact]
     public void MNIST_and_Fashion_MNIST_files_are_well_formed_and_never_share_a_cache_name()

@@ -1,4 +1,6 @@
-namespace Recipes.Runtime.Data.Download;
+using Recipes.Runtime.Data.Download;
+
+namespace Recipes.Mnist;
 
 /// <summary>
 /// The four MNIST files (LeCun, Cortes, Burges) on the mirror PyTorch uses, with the SHA-256 and sizes that

@@ -1,4 +1,6 @@
-namespace Recipes.Runtime.Data.Download;
+using Recipes.Runtime.Data.Download;
+
+namespace Recipes.Mnist;
 
 /// <summary>
 /// The four Fashion-MNIST files (Zalando Research) at their official location, with the SHA-256 and sizes

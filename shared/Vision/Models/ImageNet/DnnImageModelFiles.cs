@@ -4,9 +4,10 @@ namespace Recipes.Runtime.Models.ImageNet;
 
 /// <summary>
 /// Finds the ImageNet ResNet-18 and its preprocessing graph that NuGet package
-/// <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> 0.23.1 ships. The runtime references the package, whose
-/// build props copy the files to every output folder as <c>DnnImageModels/</c>; a program run from
-/// elsewhere falls back to the NuGet package folder ($NUGET_PACKAGES, else ~/.nuget/packages).
+/// <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> 0.23.1 ships. A recipe that starts from them references the
+/// package itself (62 MB of files that the other recipes should not carry), and its build props copy them to that
+/// recipe's output folder as <c>DnnImageModels/</c>; a program run from elsewhere falls back to the NuGet
+/// package folder ($NUGET_PACKAGES, else ~/.nuget/packages).
 /// </summary>
 public static class DnnImageModelFiles
 {
@@ -25,7 +26,7 @@ public static class DnnImageModelFiles
         var candidates = Candidates(relativePath).ToList();
         return candidates.FirstOrDefault(File.Exists)
             ?? throw new DataFileException(candidates[0],
-                $"ImageNet model file not found (also looked in {string.Join(", ", candidates.Skip(1))}); restore NuGet package {PackageId} {PackageVersion}");
+                $"ImageNet model file not found (also looked in {string.Join(", ", candidates.Skip(1))}); reference NuGet package {PackageId} {PackageVersion} from the program's project (its build copies the files beside the program) and build again");
     }
 
     static IEnumerable<string> Candidates(string relativePath)
