@@ -8,6 +8,7 @@
 //   dotnet cake --target=xray --data=../shared/data/chestxray14-starter
 //   dotnet cake --target=serve --recipe=xray              # serve the model xray last trained (artifacts/xray/model.bin)
 //   dotnet cake --target=serve --recipe=image-similarity --listen=0.0.0.0:8080 --copies=2 --api-key-file=key.txt
+//   dotnet cake --target=pack           # the runtime as NuGet packages in artifacts/packages (README: Make it yours)
 //   dotnet cake --target=all            # every recipe's offline default, quick, into artifacts/all/<recipe>;
 //                                       # the report: artifacts/report/index.html and report.md
 //
@@ -21,6 +22,7 @@
 #load "build/recipe-runs.cake"
 #load "build/report.cake"
 #load "build/serve.cake"
+#load "build/packaging.cake"
 
 var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
@@ -95,6 +97,10 @@ Task("all")
             throw new CakeException($"{failed.Count} of {reported.Count} recipe runs failed: " +
                 string.Join("; ", failed.Select(run => $"{run.Run.Title} ({run.Failure})")) + "; see artifacts/report/index.html");
     });
+
+Task("pack")
+    .Description("The runtime's NuGet packages (every project under shared/) into artifacts/packages/, for a recipe copied out of the repository (--package-version=, --feed=)")
+    .Does(() => PackRuntime(configuration));
 
 Task("Default")
     .IsDependentOn("Test");
