@@ -16,7 +16,7 @@ static class RecipeProcess
     public static string AssemblyOf(string recipe)
     {
         var testsOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        // tests/Recipes.Tests/bin/CONFIG/TFM: the repository is five levels up.
+        // tests/Recipes.ProcessTests/bin/CONFIG/TFM: the repository is five levels up.
         string? repository = testsOutput.Parent?.Parent?.Parent?.Parent?.Parent?.FullName;
         if (repository is not null)
         {

@@ -3,6 +3,7 @@ using Recipes.AnomalyDetection;
 namespace Recipes.Tests.AnomalyDetection;
 
 /// <summary>The anomaly-detection recipe's detector parts: weekly inputs, anomaly likelihood, one alarm per event.</summary>
+[Collection(ProcessWideState.Name)] // the walk-forward forecaster seeds libtorch's generator
 public sealed class AnomalyDetectorTests
 {
     static TimestampedSeries HalfHourly(int count, Func<int, double> value) =>

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.AnomalyDetection;
 
+[Collection(ProcessWideState.Name)] // the Trainer seeds libtorch's generator; exact repeats are checked
 public sealed class LstmForecasterTests
 {
     [Fact]

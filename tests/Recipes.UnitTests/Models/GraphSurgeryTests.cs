@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.Models;
 
+[Collection(ProcessWideState.Name)] // seeds libtorch's generator for its networks' weights
 public class GraphSurgeryTests
 {
     /// <summary>A small random ResNet with the ImageNet model's structure, fast enough to train in a test.</summary>

@@ -6,6 +6,7 @@ using Recipes.Runtime.Models.Backbones;
 
 namespace Recipes.Tests.Models;
 
+[Collection(ProcessWideState.Name)] // seeds libtorch's generator for its networks' weights
 public sealed class ImageNetBackbonesTests : IDisposable
 {
     readonly string _folder = Directory.CreateTempSubdirectory("backbones-").FullName;

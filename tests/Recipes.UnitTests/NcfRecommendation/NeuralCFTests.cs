@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.NcfRecommendation;
 
+[Collection(ProcessWideState.Name)] // seeds libtorch's generator for its networks' weights
 public sealed class NeuralCFTests : IDisposable
 {
     readonly string _folder = Path.Combine(Path.GetTempPath(), $"neuralcf-{Guid.NewGuid():N}");

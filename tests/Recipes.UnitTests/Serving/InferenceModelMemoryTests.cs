@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 
 namespace Recipes.Tests.Serving;
 
+[Collection(ProcessWideState.Name)] // measures the process's resident memory
 public class InferenceModelMemoryTests(ITestOutputHelper output)
 {
     [Fact]

@@ -5,6 +5,7 @@ using Recipes.Serving;
 
 namespace Recipes.Tests.Serving;
 
+[Collection(ProcessWideState.Name)] // sets libtorch's thread counts and checks them
 public class TorchSharpBackendTests
 {
     [Fact]

@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.Training;
 
+[Collection(ProcessWideState.Name)] // the Trainer seeds libtorch's generator; same seeds, same weights is checked
 public sealed class BatchPrefetcherTests
 {
     static InMemoryBatchSource RandomSet(int count, int seed)

@@ -11,6 +11,7 @@ namespace Recipes.Tests.Training;
 /// are known in advance (a real metric's path depends on floating point, and a test of "whichever epoch wins"
 /// cannot tell a restore from the last epoch happening to be best).
 /// </summary>
+[Collection(ProcessWideState.Name)] // the Trainer seeds libtorch's generator and sets its threads
 public sealed class TrainerEarlyStoppingTests
 {
     /// <summary>Reports <c>scores[epoch]</c> for every sample of the epoch being validated.</summary>

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.Training;
 
+[Collection(ProcessWideState.Name)] // the Trainer seeds libtorch's generator and sets its threads
 public sealed class TrainerSetMetricsAndBestEpochTests : IDisposable
 {
     readonly string _folder = Path.Combine(Path.GetTempPath(), $"trainer-best-{Guid.NewGuid():N}");

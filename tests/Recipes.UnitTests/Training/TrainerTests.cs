@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.Training;
 
+[Collection(ProcessWideState.Name)] // the Trainer seeds libtorch's generator; repeatability and memory growth are checked
 public sealed class TrainerTests : IDisposable
 {
     readonly string _folder = Path.Combine(Path.GetTempPath(), $"trainer-tests-{Guid.NewGuid():N}");

@@ -7,6 +7,7 @@ using TorchSharp;
 
 namespace Recipes.Tests.Vision;
 
+[Collection(ProcessWideState.Name)] // augmentation seeds come from libtorch's generator, which the test seeds
 public sealed class ImageSetAndLoaderTests : IDisposable
 {
     readonly string _folder = Directory.CreateTempSubdirectory("vision-sets-").FullName;

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.Xray;
 
+[Collection(ProcessWideState.Name)] // seeds libtorch's generator for its networks' weights
 public sealed class ChestXrayNetworkTests
 {
     /// <summary>A small ResNet (one block per stage, narrow) with the recipe's head: the same code paths as ResNet-18, in milliseconds.</summary>

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace Recipes.Tests.Xray;
 
+[Collection(ProcessWideState.Name)] // the Trainer seeds libtorch's generator and sets its threads
 public sealed class MultiLabelAucValidationTests
 {
     [Fact]
