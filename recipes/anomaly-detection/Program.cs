@@ -16,7 +16,6 @@
 //   dotnet run --project recipes/anomaly-detection -c Release                       # NAB's series, downloaded (offline: generated)
 //   dotnet run --project recipes/anomaly-detection -c Release -- --data ../shared/data/nyc-taxi/nyc_taxi.csv
 //   dotnet run --project recipes/anomaly-detection -c Release -- --whole-series --windows combined_windows.json
-using System.CommandLine;
 using System.Text.Json;
 using Recipes.AnomalyDetection;
 using Recipes.Runtime.Data;
@@ -30,35 +29,20 @@ using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("anomaly-detection", "Forecast a demand series with an LSTM, flag the worst-predicted points as anomalies and score them against labelled windows.",
     new RecipeDefaults(Epochs: 5, BatchSize: 1000, LearningRate: 0.001));
-var windowsOption = new Option<string?>("--windows") { Description = "Labels in NAB's combined_windows.json format to score against (default: NAB's windows for nyc_taxi.csv, or the generated series' own)" };
-var wholeSeriesOption = new Option<bool>("--whole-series") { Description = "Flag and score anomalies over the whole series, not only the last 1000 points (the seed's test period)" };
-var fractionOption = new Option<double>("--anomaly-fraction") { Description = "Fraction of the scored points with the largest errors to flag (the seed: 0.01)", DefaultValueFactory = _ => 0.01 };
-var horizonOption = new Option<int>("--horizon") { Description = "Detector: steps ahead the weekly forecaster predicts (1 = the next 30 minutes)", DefaultValueFactory = _ => DetectorDefaults.Horizon };
-var tailOption = new Option<double>("--tail-probability") { Description = "Detector: alarm when the anomaly likelihood's tail probability falls to this (Numenta's NAB threshold: 1e-5)", DefaultValueFactory = _ => DetectorDefaults.TailProbability };
-var quietOption = new Option<double>("--quiet-hours") { Description = "Detector: hours without a further alarm after one (one alarm per event)", DefaultValueFactory = _ => DetectorDefaults.QuietHours };
-cli.Root.Options.Add(windowsOption);
-cli.Root.Options.Add(wholeSeriesOption);
-cli.Root.Options.Add(fractionOption);
-cli.Root.Options.Add(horizonOption);
-cli.Root.Options.Add(tailOption);
-cli.Root.Options.Add(quietOption);
-cli.SetAction((parsed, options, cancellation) =>
-    Run(options, parsed.GetValue(windowsOption), parsed.GetValue(wholeSeriesOption), parsed.GetValue(fractionOption),
-        new DetectorSettings(parsed.GetValue(horizonOption), parsed.GetValue(tailOption), parsed.GetValue(quietOption)), cancellation));
+var anomaly = new AnomalyDetectionOptions(cli.Root); // --windows, --whole-series, --anomaly-fraction and the detector's (AnomalyDetectionOptions.cs)
+cli.SetAction((parsed, options, cancellation) => Run(options, anomaly.Read(parsed), cancellation));
 return cli.Invoke(args);
 
-static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, double anomalyFraction, DetectorSettings detector, CancellationToken cancellation)
+static int Run(CommonOptions options, AnomalyDetectionSettings settings, CancellationToken cancellation)
 {
     const int UnrollLength = 50, TestSize = 1000;
-    if (!(anomalyFraction > 0 && anomalyFraction <= 1)) throw new ArgumentException("--anomaly-fraction must be in (0, 1]");
-    detector.Validate();
-    if (windowsPath is not null && !File.Exists(windowsPath)) throw new DataFileException(windowsPath, "no such file (--windows)");
-    var wall = System.Diagnostics.Stopwatch.StartNew();
-    Directory.CreateDirectory(options.Output);
+    var (windowsPath, wholeSeries, anomalyFraction, detector) = settings;
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
+    using var run = RecipeRun.Start(options);
 
     // THE SEED'S RECIPE (steps 1-8), then a real detector (step 9).
-// 1. Data: --data, else the download cache, else a download from NAB, else a generated series (and we say which).
-    var data = AnomalySeriesDataSets.Resolve(options.Data, options.CacheFolder, options.Offline, Path.Combine(options.Output, "data"), Console.Out);
+    // 1. Data: --data, else the download cache, else a download from NAB, else a generated series (and we say which).
+    var data = AnomalySeriesDataSets.Resolve(options.Data, options.CacheFolder, options.Offline, run.PathTo("data"), Console.Out);
     var series = data.Series;
     var windows = windowsPath is not null ? AnomalySeriesDataSets.WindowsFromFile(windowsPath, series) : data.Windows;
     string? windowsOrigin = windowsPath ?? data.WindowsOrigin;
@@ -106,31 +90,15 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
     static Tensor Loss(Tensor forecast, Tensor target) => nn.functional.mse_loss(forecast, target);
 
     // 4. Optimizer: RMSprop as the seed's Keras-style "rmsprop" (rate 1e-3, decay 0.9).
+    optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters) => optim.RMSProp(parameters, lr: options.LearningRate, alpha: 0.9, eps: 1e-8);
+
     // 5. Training: the global batch of 1000 is split across the replicas; test loss every epoch; a checkpoint
     //    every epoch (Ctrl+C saves one too; --resume continues from it).
-    using var progress = new ConsoleTrainingProgress();
-    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(
-        CreateModel,
-        parameters => optim.RMSProp(parameters, lr: options.LearningRate, alpha: 0.9, eps: 1e-8),
-        Loss,
-        new TrainerSettings
-        {
-            GlobalBatchSize = options.BatchSize,
-            Epochs = options.Epochs,
-            Seed = options.Seed,
-            Master = options.LocalMaster,
-            Processes = options.Processes, // cluster mode: this worker's place in the gradient ring
-            ValidateWhen = Trigger.EveryEpoch,
-            ValidationMethods = [new LossValidation(Loss)],
-            CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
-            Resume = options.Resume,
-            Observers = [progress, summaries],
-        });
+    using var trainer = new Trainer(CreateModel, CreateOptimizer, Loss, run.Settings with { ValidationMethods = [new LossValidation(Loss)] });
     Console.WriteLine($"Model: LSTM(20) -> Dropout(0.2) -> LSTM(10) -> Dropout(0.2) -> Dense(1), {trainer.Model.parameters().Sum(p => p.numel()):N0} parameters; {options.LocalMaster}, global batch {options.BatchSize}");
     var result = trainer.Fit(trainSet, validation: testSet, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
-    string trainingChart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"LSTM forecaster on {data.Name}");
+    string trainingChart = run.Summaries.WriteChart(run.PathTo("training.png"), $"LSTM forecaster on {data.Name}");
     double testMse = trainer.Evaluate(testSet, [new LossValidation(Loss)])["loss"];
 
     // 6. Evaluation (the seed's): forecast every scored point, take the absolute error in the series' own units, flag the
@@ -175,7 +143,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
     }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     var chartData = new AnomalyChartData(data.Name, "passengers", series, scored.TargetRows, forecast, errors, "absolute forecast error (passengers)",
         flagged.Threshold, flagged.Flags, series.Timestamps[test.TargetRows[0]], windows ?? []);
-    string anomaliesPath = Path.Combine(options.Output, AnomalyCsv.FileName);
+    string anomaliesPath = run.PathTo(AnomalyCsv.FileName);
     AnomalyCsv.Write(anomaliesPath, chartData, windowsKnown: windows is not null);
     var charts = AnomalyCharts.WriteAll(options.Output, chartData);
 
@@ -228,22 +196,16 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
     }
     var alarmTimes = Enumerable.Range(0, series.Count).Where(row => alarms[row]).Select(row => series.Timestamps[row]).ToList();
     Console.WriteLine($"Alarms: {string.Join(", ", alarmTimes.Take(40).Select(time => time.ToString("MM-dd HH:mm")))}{(alarmTimes.Count > 40 ? ", ..." : "")}");
-    string detectionsChart = Path.Combine(options.Output, DetectionChart.FileName);
+    string detectionsChart = run.PathTo(DetectionChart.FileName);
     DetectionChart.Write(detectionsChart, $"{data.Name}: the detector's alarms", series, windows ?? [], alarms, tail, detector.TailProbability, probationaryRows);
-    string alarmsPath = Path.Combine(options.Output, "alarms.csv");
+    string alarmsPath = run.PathTo("alarms.csv");
     AtomicFile.WriteAllText(alarmsPath, "timestamp,value,forecast,tail_probability,in_window\n" + string.Concat(Enumerable.Range(0, series.Count).Where(row => alarms[row]).Select(row =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{series.Timestamps[row]:yyyy-MM-dd HH:mm:ss},{series.Values[row]:R},{walk.Forecast[row]:F1},{tail[row]:G4},{(windows is null ? "" : windows.Any(w => w.Contains(series.Timestamps[row])) ? "true" : "false")}\n"))));
 
-    var report = new RunReport
-    {
-        Recipe = "anomaly-detection",
-        Dataset = data.Name,
-        DataSource = data.Source,
-        Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size,
-        WallSeconds = wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result,
+        new Dictionary<string, double>
         {
             // The detector (step 9), scored over the whole series as NAB scores a detector.
             ["nab_raw_score"] = detected?.RawScore ?? double.NaN,
@@ -267,7 +229,7 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
             ["test_rmse"] = testRmse,
             ["train_loss"] = result.Epochs[^1].TrainLoss,
         },
-        Details = new Dictionary<string, object?>
+        new Dictionary<string, object?>
         {
             ["train_windows"] = train.Count, ["test_windows"] = test.Count, ["scored_points"] = scored.Count,
             ["score_range"] = wholeSeries ? "whole series" : "test", ["anomaly_fraction"] = anomalyFraction,
@@ -280,11 +242,10 @@ static int Run(CommonOptions options, string? windowsPath, bool wholeSeries, dou
                 windows = detected?.Windows.Select(w => new { start = w.Window.Start, end = w.Window.End, detected = w.Detected, first_detection = w.FirstDetection, score = w.Score }).ToArray(),
                 alarms = alarmTimes, alarms_csv = alarmsPath, chart = detectionsChart,
             },
-            ["windows_source"] = windowsOrigin, ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
+            ["windows_source"] = windowsOrigin,
             ["notebook_windows"] = nab?.Windows.Select(w => new { start = w.Window.Start, end = w.Window.End, detected = w.Detected, first_detection = w.FirstDetection, score = w.Score }).ToArray(),
-            ["model"] = modelPath, ["anomalies_csv"] = anomaliesPath, ["plots"] = charts, ["training_chart"] = trainingChart, ["summary"] = summaries.Folder,
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {anomaliesPath}, {alarmsPath}, {detectionsChart}, {string.Join(", ", charts)}, {modelPath}");
+            ["model"] = modelPath, ["anomalies_csv"] = anomaliesPath, ["plots"] = charts, ["training_chart"] = trainingChart, ["summary"] = run.Summaries.Folder,
+        });
+    Console.WriteLine($"Wrote {report}, {anomaliesPath}, {alarmsPath}, {detectionsChart}, {string.Join(", ", charts)}, {modelPath}");
     return 0;
 }

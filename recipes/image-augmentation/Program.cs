@@ -11,7 +11,6 @@
 //   dotnet run --project recipes/image-augmentation -c Release                          # offline: a GENERATED scene
 //   dotnet run --project recipes/image-augmentation -c Release -- --image ../shared/data/augmentation/test.jpg
 //   dotnet run --project recipes/image-augmentation -c Release -- --folder ../shared/data/cats-dogs
-using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Recipes.ImageAugmentation;
@@ -23,23 +22,17 @@ using Spectre.Console;
 
 var cli = new RecipeCommandLine("image-augmentation", "Apply every image augmentation op to a picture and write a labelled contact sheet.",
     new RecipeDefaults(Epochs: 1, BatchSize: 16, LearningRate: 0.001));
-var imageOption = new Option<string?>("--image") { Description = "A picture to augment (JPEG, PNG, BMP, GIF or WebP)" };
-var folderOption = new Option<string?>("--folder") { Description = "A folder of pictures (searched recursively): the first is augmented, all go through the batch loader" };
-var repeatsOption = new Option<int>("--repeats") { Description = "How many times the random training chain is applied to the picture", DefaultValueFactory = _ => 8 };
-cli.Root.Options.Add(imageOption);
-cli.Root.Options.Add(folderOption);
-cli.Root.Options.Add(repeatsOption);
-cli.SetAction((parsed, options, cancellation) =>
-    Run(options, parsed.GetValue(imageOption), parsed.GetValue(folderOption), parsed.GetValue(repeatsOption), cancellation));
+var augmentation = new ImageAugmentationOptions(cli.Root); // --image, --folder, --repeats (ImageAugmentationOptions.cs)
+cli.SetAction((parsed, options, cancellation) => Run(options, augmentation.Read(parsed), cancellation));
 return cli.Invoke(args);
 
-static int Run(CommonOptions options, string? imagePath, string? folderPath, int repeats, CancellationToken cancellation)
+static int Run(CommonOptions options, ImageAugmentationSettings settings, CancellationToken cancellation)
 {
-    var wall = Stopwatch.StartNew();
-    if (repeats is < 1 or > 64) throw new ArgumentException("--repeats must be between 1 and 64");
-    Directory.CreateDirectory(options.Output);
+    // The run's plumbing (wall clock, output folder, metrics.json): the runtime's RecipeRun.
+    using var run = RecipeRun.Start(options);
 
     // 1. Data: --image, --folder (or --data, a file or a folder), else a generated scene (and we say so).
+    var (imagePath, folderPath) = (settings.ImagePath, settings.FolderPath);
     if (options.Data is string data)
     {
         if (Directory.Exists(data)) folderPath ??= data;
@@ -93,7 +86,7 @@ static int Run(CommonOptions options, string? imagePath, string? folderPath, int
         .Then(new HorizontalFlip().WithProbability(0.5))
         .Then(new Brightness(0, 32).WithProbability(0.5))
         .Then(ChannelNormalise.ImageNet);
-    var views = Enumerable.Range(1, repeats).Select(pass => trainingChain.Apply(picture, pipeline.RandomFor(pass, 0))).ToList();
+    var views = Enumerable.Range(1, settings.Repeats).Select(pass => trainingChain.Apply(picture, pipeline.RandomFor(pass, 0))).ToList();
 
     // 5. The batch loader: decode and transform in parallel with prefetch, into model-ready CHW tensors.
     var loaderChain = new ScaleShortSide(256).Then(new RandomCrop(224, 224)).Then(new HorizontalFlip().WithProbability(0.5))
@@ -128,19 +121,13 @@ static int Run(CommonOptions options, string? imagePath, string? folderPath, int
             Markup.Escape(Did(result.Output)), result.Milliseconds.ToString("F2", CultureInfo.InvariantCulture));
     AnsiConsole.Write(table);
 
-    string sheet = Path.Combine(options.Output, "contact-sheet.png");
+    string sheet = run.PathTo("contact-sheet.png");
     WriteContactSheet(sheet, picture, pictureOrigin, results, trainingChain, views);
 
     var pixelNormalise = results.Single(result => result.Operation is PixelNormalise);
-    var report = new RunReport
-    {
-        Recipe = "image-augmentation",
-        Dataset = datasetName,
-        DataSource = source,
-        Epochs = 0,
-        Workers = loader.Workers,
-        WallSeconds = wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>
+    // Nothing trains here (0 epochs); the workers are the batch loader's.
+    string report = run.WriteReport(datasetName, source, epochs: 0, workers: loader.Workers,
+        new Dictionary<string, double>
         {
             ["operations"] = results.Count,
             ["pixel_normalise_ms"] = pixelNormalise.Milliseconds,
@@ -149,12 +136,11 @@ static int Run(CommonOptions options, string? imagePath, string? folderPath, int
             ["loader_images_per_second"] = imagesPerSecond,
             ["skipped_images"] = skipped.Count,
         },
-        Details = new Dictionary<string, object?>
+        new Dictionary<string, object?>
         {
             ["picture"] = pictureOrigin,
             ["picture_size"] = $"{picture.Width}x{picture.Height}",
             ["contact_sheet"] = sheet,
-            ["seed"] = options.Seed,
             ["operations"] = results.Select(result => new Dictionary<string, object>
             {
                 ["op"] = result.Operation.Name,
@@ -169,9 +155,8 @@ static int Run(CommonOptions options, string? imagePath, string? folderPath, int
             ["training_views"] = views.Select(Did).ToList(),
             ["loader_batch_shape"] = batchShape,
             ["skipped"] = skipped.Items.Select(item => new Dictionary<string, string> { ["file"] = item.Origin, ["problem"] = item.Problem }).ToList(),
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {sheet}");
+        });
+    Console.WriteLine($"Wrote {report}, {sheet}");
     return 0;
 }
 

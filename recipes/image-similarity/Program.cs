@@ -13,7 +13,6 @@
 //   dotnet run --project recipes/image-similarity -c Release -- --data ../shared/data/cats-dogs --query some.jpg
 //   dotnet run --project recipes/image-similarity -c Release -- --data ../shared/data/cats-dogs --fine-tune
 //   dotnet run --project recipes/image-similarity -c Release -- serve --model artifacts/image-similarity/index.bin
-using System.CommandLine;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models.ImageNet;
@@ -28,24 +27,17 @@ using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("image-similarity", "Index pictures by ImageNet ResNet-18 features and find the most similar ones.",
     new RecipeDefaults(Epochs: 20, BatchSize: 32, LearningRate: 0.01));
-var queryOption = new Option<string?>("--query") { Description = "A picture to search for (default: the first test picture of each class)" };
-var topOption = new Option<int>("--top") { Description = "How many results per query (K)", DefaultValueFactory = _ => 5 };
-var backboneOption = new Option<FeatureBackend>("--backbone") { Description = "Where features are computed: OnnxRuntime or TorchSharp", DefaultValueFactory = _ => FeatureBackend.OnnxRuntime };
-var fineTuneOption = new Option<bool>("--fine-tune") { Description = "Train a classifier on the labels and add 1 to results of the query's predicted class (the seed's scoring)" };
-cli.Root.Options.Add(queryOption);
-cli.Root.Options.Add(topOption);
-cli.Root.Options.Add(backboneOption);
-cli.Root.Options.Add(fineTuneOption);
-cli.SetAction((parsed, options, _) => Run(options, parsed.GetValue(queryOption), parsed.GetValue(topOption), parsed.GetValue(backboneOption), parsed.GetValue(fineTuneOption)));
+var similarity = new ImageSimilarityOptions(cli.Root); // --query, --top, --backbone, --fine-tune (ImageSimilarityOptions.cs)
+cli.SetAction((parsed, options, _) => Run(options, similarity.Read(parsed)));
 // `image-similarity serve`: query the saved index by upload over HTTP (see ImageSimilarityServing.cs).
 ServeCommand.Add(cli, ImageSimilarityServing.Load);
 return cli.Invoke(args);
 
-static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend backend, bool fineTune)
+static int Run(CommonOptions options, ImageSimilaritySettings settings)
 {
-    var wall = System.Diagnostics.Stopwatch.StartNew();
-    if (k is < 1 or > 50) throw new ArgumentException("--top must be between 1 and 50");
-    Directory.CreateDirectory(options.Output);
+    var (queryPath, k, backend, fineTune) = settings;
+    // The run's plumbing (wall clock, output folder, metrics.json): the runtime's RecipeRun.
+    using var run = RecipeRun.Start(options);
     var askedQuery = queryPath is null ? null : ImageSet.FromFile(queryPath)[0];
 
     // 1. Data: a labelled folder (class folders, train/ and test/ ones, or cat.1.jpg-style names) indexed whole,
@@ -73,7 +65,7 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
     //    Files are kept by their full path, so `serve` finds them to show whatever folder it runs from.
     var index = new ImageFeatureIndex(kept.Select(e => new IndexedImage(File.Exists(e.Origin) ? Path.GetFullPath(e.Origin) : e.Origin, e.Label)).ToList(),
         features, dimension, data.ClassNames, extractor.Description);
-    string indexPath = Path.Combine(options.Output, "index.bin");
+    string indexPath = run.PathTo("index.bin");
     index.Save(indexPath);
     index = ImageFeatureIndex.Load(indexPath);
 
@@ -113,25 +105,18 @@ static int Run(CommonOptions options, string? queryPath, int k, FeatureBackend b
         }
         sections.Add(new ContactSheetSection($"Query {Path.GetFileName(query.Origin)} and its top {k}", tiles));
     }
-    string picture = Path.Combine(options.Output, "similar.png");
+    string picture = run.PathTo("similar.png");
     ContactSheet.WritePng(picture, sections, columns: k + 1, scale: 0.6f);
 
-    var report = new RunReport
-    {
-        Recipe = "image-similarity",
-        Dataset = data.Name,
-        DataSource = data.Source,
-        Epochs = fineTune ? options.Epochs : 0,
-        Workers = options.LocalMaster.Replicas,
-        WallSeconds = wall.Elapsed.TotalSeconds,
-        Metrics = metrics,
-        Details = new Dictionary<string, object?>
+    // The results: metrics.json (recipe, data, time and seed are filled in by the run); the workers are this process's
+    // --master local[N] replicas, as nothing here trains across processes.
+    string report = run.WriteReport(data.Name, data.Source, epochs: fineTune ? options.Epochs : 0, workers: options.LocalMaster.Replicas, metrics,
+        new Dictionary<string, object?>
         {
             ["indexed_images"] = index.Count, ["skipped_images"] = skipped.Count, ["features"] = extractor.Description, ["k"] = k,
-            ["index"] = indexPath, ["picture"] = picture, ["queries"] = queries.Select(q => q.Origin).ToArray(), ["seed"] = options.Seed,
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {indexPath}, {picture}");
+            ["index"] = indexPath, ["picture"] = picture, ["queries"] = queries.Select(q => q.Origin).ToArray(),
+        });
+    Console.WriteLine($"Wrote {report}, {indexPath}, {picture}");
     return 0;
 }
 

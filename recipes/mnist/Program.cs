@@ -12,7 +12,6 @@
 //   dotnet run --project recipes/mnist -c Release -- serve              # HTTP: /predict, /v2 (KServe), /metrics, a page at /
 //   dotnet run --project recipes/mnist -c Release -- --master cluster[2]     # a driver; then, twice:
 //   dotnet run --project recipes/mnist -c Release -- worker --join 127.0.0.1:2551   (secret: see README)
-using System.CommandLine;
 using Recipes.Mnist;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
@@ -22,32 +21,25 @@ using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using Recipes.Serving;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("mnist", "Train LeNet-5 on MNIST or Fashion-MNIST, evaluate it and predict test digits.",
     new RecipeDefaults(Epochs: 15, BatchSize: 512, LearningRate: 0.001));
-var datasetOption = new Option<MnistVariant>("--dataset") { Description = "digits (MNIST) or fashion (Fashion-MNIST)", DefaultValueFactory = _ => MnistVariant.Digits, Recursive = true };
-var optimizerOption = new Option<OptimizerKind>("--optimizer") { Description = "Adam (default), RmsProp or Sgd (momentum 0.9, Nesterov)", DefaultValueFactory = _ => OptimizerKind.Adam };
-var modelOption = new Option<string?>("--model") { Description = "Saved model to load (default: <output>/model.bin)" };
-var logSamplesOption = new Option<bool>("--log-samples") { Description = "Write <output>/samples.tsv: the samples each step used in this process (to check distributed runs)" };
-cli.Root.Options.Add(datasetOption);
-cli.Root.Options.Add(optimizerOption);
-cli.Root.Options.Add(logSamplesOption);
-var predictCommand = new Command("predict", "Load a saved model and report its accuracy on the test files of --data (the seed's mnist_pred).") { modelOption };
-cli.Root.Subcommands.Add(predictCommand);
-cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(datasetOption), parsed.GetValue(optimizerOption), parsed.GetValue(logSamplesOption), cancellation));
-cli.SetAction((parsed, options, _) => Predict(options, parsed.GetValue(datasetOption), parsed.GetValue(modelOption)), predictCommand);
+var mnist = new MnistOptions(cli.Root); // --dataset, --optimizer, --log-samples and `predict` (MnistOptions.cs)
+cli.SetAction((parsed, options, cancellation) => Train(options, mnist.Read(parsed), cancellation));
+cli.SetAction((parsed, options, _) => Predict(options, parsed.GetValue(mnist.Dataset), parsed.GetValue(mnist.Model)), mnist.PredictCommand);
 // Serving the saved model over HTTP: the shared service, with this recipe's loading and preprocessing (MnistServing.cs).
 ServeCommand.Add(cli, MnistServing.Load);
 return cli.Invoke(args);
 
-static int Train(CommonOptions options, MnistVariant variant, OptimizerKind optimizer, bool logSamples, CancellationToken cancellation)
+static int Train(CommonOptions options, MnistSettings settings, CancellationToken cancellation)
 {
-    var wall = System.Diagnostics.Stopwatch.StartNew();
-    Directory.CreateDirectory(options.Output);
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
+    using var run = RecipeRun.Start(options);
 
     // 1. Data: --data, else the download cache, else a download, else generated digits (and we say which).
-    var data = MnistDataSets.Resolve(variant, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
+    var data = MnistDataSets.Resolve(settings.Dataset, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
     var trainImages = options.MaxSamples is int limit ? data.Train.Take(limit) : data.Train;
     Console.WriteLine($"Data: {data.Description} ({trainImages.Count:N0} training, {data.Test.Count:N0} test images)");
 
@@ -58,38 +50,27 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
     using var trainSet = normalisation.ToBatchSource(trainImages);
     using var testSet = normalisation.ToBatchSource(data.Test);
 
-    // 3. Model: LeNet-5, one logit per class; cross-entropy on the logits.
+    // 3. Model: LeNet-5 (LeNet5.cs): two 5x5 convolutions with ReLU and 2x2 max pooling, then dense layers
+    //    120 -> 84 -> one logit per class; cross-entropy on the logits.
+    LeNet5 CreateModel() => new(data.Test.ClassCount);
     static Tensor Loss(Tensor logits, Tensor labels) => nn.functional.cross_entropy(logits, labels);
 
     // 4. Optimizer: Adam at 1e-3 by default (the seed used Adam or RMSprop); SGD gets Nesterov momentum.
     var optimizerSettings = new OptimizerSettings(options.LearningRate) { Momentum = 0.9, Nesterov = true };
+    optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters) => OptimizerFactory.Create(settings.Optimizer, parameters, optimizerSettings);
+
     // 5. Training: the global batch is split across --master local[N] replicas; validation every epoch,
     //    a checkpoint every epoch (Ctrl+C saves one too; --resume continues from it).
-    using var progress = new ConsoleTrainingProgress();
-    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(
-        () => new LeNet5(data.Test.ClassCount),
-        parameters => OptimizerFactory.Create(optimizer, parameters, optimizerSettings),
-        Loss,
-        new TrainerSettings
-        {
-            GlobalBatchSize = options.BatchSize,
-            Epochs = options.Epochs,
-            Seed = options.Seed,
-            Master = options.LocalMaster,
-            Processes = options.Processes, // cluster mode: this worker's place in the gradient ring
-            ValidateWhen = Trigger.EveryEpoch,
-            ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
-            CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
-            Resume = options.Resume,
-            DataDescription = data.Description, // the checkpoint records it: --resume refuses other data
-            Observers = [progress, summaries],
-            SampleLogPath = logSamples ? Path.Combine(options.Output, "samples.tsv") : null,
-        });
-    Console.WriteLine($"Model: LeNet-5, {trainer.Model.parameters().Sum(p => p.numel()):N0} parameters; {optimizer} at {options.LearningRate}; {options.LocalMaster}, global batch {options.BatchSize}");
+    using var trainer = new Trainer(CreateModel, CreateOptimizer, Loss, run.Settings with
+    {
+        ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
+        DataDescription = data.Description, // the checkpoint records it: --resume refuses other data
+        SampleLogPath = settings.LogSamples ? run.PathTo("samples.tsv") : null,
+    });
+    Console.WriteLine($"Model: LeNet-5, {trainer.Model.parameters().Sum(p => p.numel()):N0} parameters; {settings.Optimizer} at {options.LearningRate}; {options.LocalMaster}, global batch {options.BatchSize}");
     var result = trainer.Fit(trainSet, validation: testSet, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
-    string chart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"LeNet-5 on {data.Name}");
+    string chart = run.Summaries.WriteChart(run.PathTo("training.png"), $"LeNet-5 on {data.Name}");
 
     // 6. Evaluation on the held-out test set.
     var scores = trainer.Evaluate(testSet, [new Top1Accuracy(), new LossValidation(Loss)]);
@@ -106,20 +87,14 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
     double first100Accuracy = predicted.Select((label, i) => label == first100.Labels[i] ? 1.0 : 0.0).Average();
     Console.WriteLine($"First 12 test images: predicted {string.Join(", ", predicted.Take(12).Select(p => data.LabelNames[p]))}");
     Console.WriteLine($"                      actually {string.Join(", ", first100.Labels.Take(12).Select(l => data.LabelNames[l]))}");
-    string strip = Path.Combine(options.Output, "predictions.png");
+    string strip = run.PathTo("predictions.png");
     CaptionedImageStrip.WritePng(strip, Enumerable.Range(0, 12).Select(i => CaptionedImage.Prediction(
         first100.Image(i).ToArray(), first100.Width, first100.Height, data.LabelNames[predicted[i]], data.LabelNames[first100.Labels[i]])).ToList(),
         scale: 5, columns: 6);
 
-    var report = new RunReport
-    {
-        Recipe = "mnist",
-        Dataset = data.Name,
-        DataSource = data.Source,
-        Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size,
-        WallSeconds = wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result,
+        new Dictionary<string, double>
         {
             ["test_accuracy"] = scores["accuracy"],
             ["test_error"] = 1 - scores["accuracy"],
@@ -128,14 +103,13 @@ static int Train(CommonOptions options, MnistVariant variant, OptimizerKind opti
             ["train_loss"] = result.Epochs[^1].TrainLoss,
             ["train_samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
         },
-        Details = new Dictionary<string, object?>
+        new Dictionary<string, object?>
         {
-            ["train_samples"] = trainImages.Count, ["test_samples"] = data.Test.Count, ["global_batch"] = options.BatchSize,
-            ["master"] = options.Master, ["seed"] = options.Seed, ["optimizer"] = optimizer.ToString(), ["model"] = modelPath, ["chart"] = chart,
-            ["predictions_image"] = strip, ["summary"] = summaries.Folder, ["first_12_predicted"] = predicted.Take(12).ToArray(),
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {chart}, {strip}, {modelPath}");
+            ["train_samples"] = trainImages.Count, ["test_samples"] = data.Test.Count, ["optimizer"] = settings.Optimizer.ToString(),
+            ["model"] = modelPath, ["chart"] = chart, ["predictions_image"] = strip, ["summary"] = run.Summaries.Folder,
+            ["first_12_predicted"] = predicted.Take(12).ToArray(),
+        });
+    Console.WriteLine($"Wrote {report}, {chart}, {strip}, {modelPath}");
     return 0;
 }
 

@@ -19,84 +19,44 @@
 //   dotnet run --project recipes/ncf-recommendation -c Release -- --mode implicit
 //   dotnet run --project recipes/ncf-recommendation -c Release -- --data ~/Downloads/ml-1m.zip --master local[2]
 //   dotnet run --project recipes/ncf-recommendation -c Release -- serve      # then: curl -X POST "http://127.0.0.1:8080/predict?user=1"
-using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Recipes.NcfRecommendation;
 using Recipes.Serving;
 using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Recipes;
-using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("ncf-recommendation", "Train NeuralCF on MovieLens ratings (explicit stars or implicit feedback) and recommend movies.",
     new RecipeDefaults(Epochs: ExplicitDefaults.MaxEpochs, BatchSize: 2800, LearningRate: 0.001));
-var modeOption = new Option<RecommendationTask>("--mode")
-{
-    Description = "explicit: predict stars (the seed's NeuralCF); implicit: rank the movies a user will watch (the NCF paper's NeuMF)",
-    DefaultValueFactory = _ => RecommendationTask.Explicit,
-};
-var datasetOption = new Option<string>("--dataset") { Description = "MovieLens release to download when there is no --data", DefaultValueFactory = _ => "ml-1m" };
-datasetOption.AcceptOnlyFromAmong("ml-1m", "ml-100k", "ml-latest-small");
-var topKOption = new Option<int>("--top-k") { Description = "Recommendations to show, and the K of HR@K and NDCG@K", DefaultValueFactory = _ => 10 };
-var patienceOption = new Option<int>("--patience")
-{
-    Description = "Explicit mode: stop after this many epochs without a better validation loss (0: train all --epochs); the best epoch is kept either way",
-    DefaultValueFactory = _ => ExplicitDefaults.Patience,
-};
-cli.Root.Options.Add(modeOption);
-cli.Root.Options.Add(patienceOption);
-cli.Root.Options.Add(datasetOption);
-cli.Root.Options.Add(topKOption);
-cli.SetAction((parsed, options, cancellation) =>
-{
-    var task = parsed.GetValue(modeOption);
-    // The implicit task has the paper's own settings; --epochs and --batch-size still override them.
-    if (task == RecommendationTask.Implicit)
-        options = options with
-        {
-            Epochs = parsed.GetResult(cli.Epochs) is { Implicit: false } ? options.Epochs : ImplicitDefaults.Epochs,
-            BatchSize = parsed.GetResult(cli.BatchSize) is { Implicit: false } ? options.BatchSize : ImplicitDefaults.BatchSize,
-        };
-    var release = parsed.GetValue(datasetOption) switch
-    {
-        "ml-100k" => MovieLensRelease.HundredThousand,
-        "ml-latest-small" => MovieLensRelease.LatestSmall,
-        _ => MovieLensRelease.OneMillion,
-    };
-    int topK = parsed.GetValue(topKOption);
-    if (topK < 1) throw new ArgumentException("--top-k must be at least 1");
-    int patience = parsed.GetValue(patienceOption);
-    if (patience < 0) throw new ArgumentException("--patience must be 0 (off) or more epochs");
-    return Train(options, task, release, topK, patience, cancellation);
-});
+var ncf = new NcfRecommendationOptions(cli); // --mode, --patience, --dataset, --top-k (NcfRecommendationOptions.cs)
+// The implicit task has the paper's own settings; --epochs and --batch-size still override them.
+cli.SetAction((parsed, options, cancellation) => Train(ncf.WithTaskDefaults(parsed, options), ncf.Read(parsed), cancellation));
 // `ncf-recommendation serve`: the top movies for a user over HTTP (see NcfRecommendationServing.cs).
 ServeCommand.Add(cli, NcfRecommendationServing.Load);
 return cli.Invoke(args);
 
-static int Train(CommonOptions options, RecommendationTask task, MovieLensRelease release, int topK, int patience, CancellationToken cancellation)
+static int Train(CommonOptions options, NcfRecommendationSettings settings, CancellationToken cancellation)
 {
-    var wall = Stopwatch.StartNew();
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
     // Each task writes its own folder, so the two never overwrite each other's checkpoint or metrics.
-    string output = Path.Combine(options.Output, task.ToString().ToLowerInvariant());
-    Directory.CreateDirectory(output);
+    using var run = RecipeRun.Start(options with { Output = Path.Combine(options.Output, settings.Task.ToString().ToLowerInvariant()) });
 
     // 1. Data: --data, else the download cache, else a download, else generated ratings (and we say which).
     //    The generated stand-in (MovieLensLikeRatings.cs) has the size and statistics of the release asked for (--dataset).
-    var data = MovieLensDataSets.Resolve(release, options.Data, options.CacheFolder, options.Offline, Console.Out);
+    var data = MovieLensDataSets.Resolve(settings.Release, options.Data, options.CacheFolder, options.Offline, Console.Out);
     var ratings = data.Ratings;
     Console.WriteLine($"Data: {data.Description}: {ratings.Count:N0} ratings by {ratings.UserCount:N0} users of {ratings.ItemCount:N0} movies, {ratings.Scale}");
 
-    var run = new RecipeRun(options, data, output, topK, patience, wall);
-    return task == RecommendationTask.Explicit ? TrainExplicit(run, cancellation) : TrainImplicit(run, cancellation);
+    return settings.Task == RecommendationTask.Explicit ? TrainExplicit(run, data, settings.TopK, settings.Patience, cancellation)
+        : TrainImplicit(run, data, settings.TopK, cancellation);
 }
 
 // --mode explicit: the seed's rating classifier.
-static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
+static int TrainExplicit(RecipeRun run, MovieLensData data, int topK, int patience, CancellationToken cancellation)
 {
-    var (options, data, output, topK, _, _) = run;
+    var (options, output) = (run.Options, run.Output);
     var ratings = data.Ratings;
     var scale = ratings.Scale;
 
@@ -116,9 +76,12 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
 
     // 3. Model: NeuralCF with the seed's shape, one logit per star class, trained with cross-entropy.
     var settings = NeuralCFSettings.NotebookExplicit(ratings.UserCount, ratings.ItemCount, scale.ClassCount);
+    NeuralCF CreateModel() => new(settings);
     static Tensor Loss(Tensor logits, Tensor classes) => nn.functional.cross_entropy(logits, classes);
 
     // 4. Optimizer: Adam at --learning-rate (1e-3, as the seed).
+    optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters) => optim.Adam(parameters, lr: options.LearningRate);
+
     // 5. Training: the global batch is split across --master local[N]; MAE and loss on the validation ratings
     //    every epoch. How long to train depends on the data: the seed's 5 epochs are 1,430 steps on ML-1M but
     //    only 145 on ML-100K, where the model has barely moved past predicting 4 stars for everyone. So --epochs
@@ -126,26 +89,21 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
     //    ends with the weights of its best epoch. The loss, not the MAE, decides: the MAE of the most likely
     //    class is at its lowest early on, when nearly every prediction is the commonest star (the median, a
     //    good constant guess for absolute error), and rises before it falls as the model starts to tell users apart.
-    using var progress = new ConsoleTrainingProgress();
-    using var summaries = new TrainingSummaries(Path.Combine(output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(
-        () => new NeuralCF(settings),
-        parameters => optim.Adam(parameters, lr: options.LearningRate),
-        Loss,
-        TrainerSettingsFor(run, [new MeanAbsoluteRatingError(scale), new LossValidation(Loss)], [progress, summaries]) with
-        {
-            MonitoredMetric = "loss",
-            RestoreBestEpoch = true,
-            EarlyStoppingPatience = run.Patience > 0 ? run.Patience : null,
-        });
+    using var trainer = new Trainer(CreateModel, CreateOptimizer, Loss, run.Settings with
+    {
+        ValidationMethods = [new MeanAbsoluteRatingError(scale), new LossValidation(Loss)],
+        MonitoredMetric = "loss",
+        RestoreBestEpoch = true,
+        EarlyStoppingPatience = patience > 0 ? patience : null,
+    });
     Console.WriteLine($"Model: {settings}; {ParameterCount(trainer.Model):N0} parameters; {options.LocalMaster}, global batch {options.BatchSize}; " +
-        $"at most {options.Epochs} epochs" + (run.Patience > 0 ? $", stopping after {run.Patience} without a better validation loss" : ""));
+        $"at most {options.Epochs} epochs" + (patience > 0 ? $", stopping after {patience} without a better validation loss" : ""));
     var result = trainer.Fit(trainSet, validation: validationSet, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
     var best = result.Epochs[result.BestEpoch ?? ^1];
     Console.WriteLine(Invariant($"Kept the weights of epoch {best.Epoch + 1} of {result.EpochsCompleted} (validation loss {best.Validation["loss"]:F4}, MAE {best.Validation["mae"]:F4})") +
-        (result.StoppedEarly ? $"; stopped early: {run.Patience} epochs without a better validation loss" : ""));
-    string chart = summaries.WriteChart(Path.Combine(output, "training.png"), $"NeuralCF on {data.Name}: explicit ratings");
+        (result.StoppedEarly ? $"; stopped early: {patience} epochs without a better validation loss" : ""));
+    string chart = run.Summaries.WriteChart(run.PathTo("training.png"), $"NeuralCF on {data.Name}: explicit ratings");
 
     // 6. Evaluation in stars on the test ratings: the most likely class (how the seed predicts) and the
     //    probability-weighted mean of the classes, next to the constant guesses a model must beat: the training
@@ -181,7 +139,7 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
         Console.WriteLine(Invariant($"Beats the baselines: MAE {errors["test_mae"]:F4} against {Math.Min(errors["test_mae_train_mean"], errors["test_mae_train_median"]):F4} for the best constant, RMSE (expected stars) {errors["test_rmse_expected_stars"]:F4} against {errors["test_rmse_train_mean"]:F4}."));
     else
         foreach (string shortfall in shortfalls) Console.WriteLine($"WARNING: the model does not beat its baseline: {shortfall}.");
-    string starsChart = Path.Combine(output, "stars.png");
+    string starsChart = run.PathTo("stars.png");
     RecommendationCharts.WriteStarDistribution(starsChart, $"Stars of the test ratings ({data.Name}): actual and predicted", scale, actual,
         [("predicted (most likely class)", mostLikely), ("predicted (expected stars, rounded)", expected)]);
 
@@ -221,15 +179,9 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
     Console.WriteLine($"Top {topK} users for {Quoted(ratings.ItemTitle(movie))}, by expected stars: " +
         string.Join(", ", forMovie.Select(scored => Invariant($"user {ratings.UserId(scored.Index)} ({scored.Score:F2})"))));
 
-    var report = new RunReport
-    {
-        Recipe = "ncf-recommendation",
-        Dataset = data.Name,
-        DataSource = data.Source,
-        Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size,
-        WallSeconds = run.Wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>(errors)
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result,
+        new Dictionary<string, double>(errors)
         {
             ["test_loss"] = testLoss,
             ["validation_loss"] = best.Validation["loss"],
@@ -238,27 +190,25 @@ static int TrainExplicit(RecipeRun run, CancellationToken cancellation)
             ["best_epoch"] = best.Epoch + 1,
             ["samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
         },
-        Details = new Dictionary<string, object?>
+        new Dictionary<string, object?>
         {
             ["task"] = "explicit", ["model"] = settings.ToString(), ["rating_scale"] = scale.ToString(),
             ["beats_baseline"] = beatsBaseline, ["baseline_shortfalls"] = shortfalls,
-            ["stopped_early"] = result.StoppedEarly, ["max_epochs"] = options.Epochs, ["patience"] = run.Patience,
+            ["stopped_early"] = result.StoppedEarly, ["max_epochs"] = options.Epochs, ["patience"] = patience,
             ["train_ratings"] = trainRows.Length, ["validation_ratings"] = validationRows.Length, ["test_ratings"] = testRows.Length,
             ["users"] = ratings.UserCount, ["movies"] = ratings.ItemCount,
-            ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
-            ["model_file"] = modelPath, ["chart"] = chart, ["stars_chart"] = starsChart, ["summary"] = summaries.Folder,
+            ["model_file"] = modelPath, ["chart"] = chart, ["stars_chart"] = starsChart, ["summary"] = run.Summaries.Folder,
             ["recommended_for_user"] = new { user = ratings.UserId(user), movies = forUser.Select(s => ratings.ItemId(s.Index)).ToArray() },
             ["recommended_for_movie"] = new { movie = ratings.ItemId(movie), users = forMovie.Select(s => ratings.UserId(s.Index)).ToArray() },
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(output)}, {chart}, {starsChart}, {modelPath}");
+        });
+    Console.WriteLine($"Wrote {report}, {chart}, {starsChart}, {modelPath}");
     return 0;
 }
 
 // --mode implicit: the NCF paper's protocol.
-static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
+static int TrainImplicit(RecipeRun run, MovieLensData data, int topK, CancellationToken cancellation)
 {
-    var (options, data, output, topK, _, _) = run;
+    var (options, output) = (run.Options, run.Output);
     var ratings = data.Ratings;
 
     // 2. Features: every rating is a positive interaction, whatever its stars. Each user's latest one is held
@@ -275,22 +225,23 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
 
     // 3. Model: NeuMF with the paper's defaults, one logit of "will interact", binary cross-entropy.
     var settings = NeuralCFSettings.PaperNeuMF(ratings.UserCount, ratings.ItemCount);
+    NeuralCF CreateModel() => new(settings);
     static Tensor Loss(Tensor logits, Tensor labels) => nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), labels);
 
     // 4. Optimizer: Adam at --learning-rate (the paper's 1e-3).
+    optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters) => optim.Adam(parameters, lr: options.LearningRate);
+
     // 5. Training over local[N] replicas; HR@K and NDCG@K every epoch. The training set is an observer too:
     //    it learns each epoch's number to draw that epoch's negatives.
-    using var progress = new ConsoleTrainingProgress();
-    using var summaries = new TrainingSummaries(Path.Combine(output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(
-        () => new NeuralCF(settings),
-        parameters => optim.Adam(parameters, lr: options.LearningRate),
-        Loss,
-        TrainerSettingsFor(run, [new HitRatio(topK), new Ndcg(topK)], [progress, summaries, trainSet]));
+    using var trainer = new Trainer(CreateModel, CreateOptimizer, Loss, run.Settings with
+    {
+        ValidationMethods = [new HitRatio(topK), new Ndcg(topK)],
+        Observers = [.. run.Settings.Observers, trainSet],
+    });
     Console.WriteLine($"Model: {settings}; {ParameterCount(trainer.Model):N0} parameters; {options.LocalMaster}, global batch {options.BatchSize}");
     var result = trainer.Fit(trainSet, validation: candidates, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
-    string chart = summaries.WriteChart(Path.Combine(output, "training.png"), $"NeuMF on {data.Name}: implicit feedback");
+    string chart = run.Summaries.WriteChart(run.PathTo("training.png"), $"NeuMF on {data.Name}: implicit feedback");
 
     // 6. Evaluation: HR@K and NDCG@K of the model, next to ranking by popularity (how often each movie was
     //    rated in training) and to a random ranking (K / 100).
@@ -312,7 +263,7 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
     bool beatsBaseline = metrics[hr] > metrics[$"{hr}_popularity"] && metrics[ndcg] > metrics[$"{ndcg}_popularity"];
     if (!beatsBaseline)
         Console.WriteLine(Invariant($"WARNING: the model does not beat its baseline: HR@{topK} {metrics[hr]:F4} and NDCG@{topK} {metrics[ndcg]:F4} against {metrics[$"{hr}_popularity"]:F4} and {metrics[$"{ndcg}_popularity"]:F4} for ranking the most popular movies first."));
-    string rankingChart = Path.Combine(output, "ranking.png");
+    string rankingChart = run.PathTo("ranking.png");
     int curveLength = Math.Max(20, topK);
     RecommendationCharts.WriteHitRatioCurves(rankingChart, $"Ranking each user's latest movie on {data.Name}",
         [("NeuMF", RankingMetrics.HitRatioCurve(modelRanks, curveLength)), ("most popular first", RankingMetrics.HitRatioCurve(popularityRanks, curveLength))],
@@ -337,48 +288,26 @@ static int TrainImplicit(RecipeRun run, CancellationToken cancellation)
     Console.WriteLine($"Top {topK} users for {Quoted(ratings.ItemTitle(heldOutMovie))}: " +
         string.Join(", ", forMovie.Select(scored => Invariant($"user {ratings.UserId(scored.Index)} ({scored.Score:F3})"))));
 
-    var report = new RunReport
-    {
-        Recipe = "ncf-recommendation",
-        Dataset = data.Name,
-        DataSource = data.Source,
-        Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size,
-        WallSeconds = run.Wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>(metrics)
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result,
+        new Dictionary<string, double>(metrics)
         {
             ["train_loss"] = result.Epochs[^1].TrainLoss,
             ["samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
         },
-        Details = new Dictionary<string, object?>
+        new Dictionary<string, object?>
         {
             ["task"] = "implicit", ["model"] = settings.ToString(), ["beats_baseline"] = beatsBaseline, ["negatives_per_positive"] = trainSet.NegativesPerPositive,
             ["train_interactions"] = trainSet.PositiveCount, ["train_samples_per_epoch"] = trainSet.Count, ["ranked_users"] = candidates.Count,
             ["skipped_users"] = candidates.SkippedUsers, ["candidates_per_user"] = candidates.CandidatesPerUser,
             ["users"] = ratings.UserCount, ["movies"] = ratings.ItemCount,
-            ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
-            ["model_file"] = modelPath, ["chart"] = chart, ["ranking_chart"] = rankingChart, ["summary"] = summaries.Folder,
+            ["model_file"] = modelPath, ["chart"] = chart, ["ranking_chart"] = rankingChart, ["summary"] = run.Summaries.Folder,
             ["recommended_for_user"] = new { user = ratings.UserId(user), movies = forUser.Select(s => ratings.ItemId(s.Index)).ToArray() },
             ["recommended_for_movie"] = new { movie = ratings.ItemId(heldOutMovie), users = forMovie.Select(s => ratings.UserId(s.Index)).ToArray() },
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(output)}, {chart}, {rankingChart}, {modelPath}");
+        });
+    Console.WriteLine($"Wrote {report}, {chart}, {rankingChart}, {modelPath}");
     return 0;
 }
-
-static TrainerSettings TrainerSettingsFor(RecipeRun run, IReadOnlyList<IValidationMethod> validation, IReadOnlyList<ITrainingObserver> observers) => new()
-{
-    GlobalBatchSize = run.Options.BatchSize,
-    Epochs = run.Options.Epochs,
-    Seed = run.Options.Seed,
-    Master = run.Options.LocalMaster,
-    Processes = run.Options.Processes, // cluster mode: this worker's place in the gradient ring
-    ValidateWhen = Trigger.EveryEpoch,
-    ValidationMethods = validation,
-    CheckpointFolder = Path.Combine(run.Output, "checkpoint"),
-    Resume = run.Options.Resume,
-    Observers = observers,
-};
 
 // What a model loses to a constant guess at, in words (empty when it beats every one).
 static List<string> BaselineShortfalls(IReadOnlyDictionary<string, double> errors)
@@ -424,32 +353,3 @@ static string GenreSuffix(UserItemRatings ratings, int item) =>
 static string Quoted(string title) => $"\"{title}\"";
 
 static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-/// <summary>Which of the two recommendation tasks to train.</summary>
-enum RecommendationTask
-{
-    /// <summary>Predict the stars of a (user, movie) pair: the seed's rating classifier.</summary>
-    Explicit,
-    /// <summary>Rank the movies a user will interact with: the NCF paper's protocol.</summary>
-    Implicit,
-}
-
-/// <summary>How the explicit task decides its length (see step 5).</summary>
-static class ExplicitDefaults
-{
-    /// <summary>A ceiling, reached only when the validation loss keeps improving.</summary>
-    public const int MaxEpochs = 50;
-    public const int Patience = 3;
-    /// <summary>Of the training ratings, held out to choose the epoch.</summary>
-    public const double ValidationFraction = 0.1;
-}
-
-/// <summary>The NCF paper's settings for the implicit task (He et al. 2017, section 4.1).</summary>
-static class ImplicitDefaults
-{
-    public const int BatchSize = 256;
-    public const int Epochs = 10;
-}
-
-/// <summary>What both tasks share once the data is resolved.</summary>
-sealed record RecipeRun(CommonOptions Options, MovieLensData Data, string Output, int TopK, int Patience, Stopwatch Wall);

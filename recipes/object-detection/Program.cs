@@ -41,8 +41,9 @@ return cli.Invoke(args);
 
 static int Train(CommonOptions options, DetectionSettings settings, CancellationToken cancellation)
 {
-    var wall = System.Diagnostics.Stopwatch.StartNew();
-    Directory.CreateDirectory(options.Output);
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
+    // Its progress lines show the mAP, not every class's AP.
+    using var run = RecipeRun.Start(options, showScore: name => !name.StartsWith("ap_", StringComparison.Ordinal));
 
     // 1. Data: --data (VOC layout, or a folder of images with VOC XML files), else a verified download in the cache,
     //    else --download (PASCAL VOC), else generated scenes of shapes whose boxes we drew ourselves (and we say so).
@@ -100,22 +101,17 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
     //    the weights of the best epoch kept.
     var postProcessing = new SsdPostProcessing();
     var map = new MeanAveragePrecisionValidation(classes, defaultBoxes, maxObjects, postProcessing, settings.Metric);
-    using var progress = new ConsoleTrainingProgress { ShowScore = name => !name.StartsWith("ap_", StringComparison.Ordinal) };
-    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(CreateNetwork, CreateOptimizer, loss, new TrainerSettings
+    using var trainer = new Trainer(CreateNetwork, CreateOptimizer, loss, run.Settings with
     {
-        GlobalBatchSize = options.BatchSize, Epochs = options.Epochs, Seed = options.Seed, Master = options.LocalMaster,
-        Processes = options.Processes, Schedule = schedule,
+        Schedule = schedule,
         ValidationMethods = [new LossValidation(loss)], SetValidationMethods = [map],
         MonitoredMetric = MeanAveragePrecisionValidation.Name, RestoreBestEpoch = true,
-        CheckpointFolder = Path.Combine(options.Output, "checkpoint"), Resume = options.Resume,
-        Observers = [progress, summaries],
     });
     var result = trainer.Fit(trainSet, validationSet, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
     var network = (SsdNetwork)trainer.Model;
     Console.WriteLine($"Kept the weights of epoch {result.BestEpoch + 1} (best validation mAP@0.5 {result.Epochs[result.BestEpoch ?? ^1].Validation[MeanAveragePrecisionValidation.Name]:F3})");
-    string trainingChart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"SSD{settings.ImageSize} ({settings.Backbone}) on {data.Name}",
+    string trainingChart = run.Summaries.WriteChart(run.PathTo("training.png"), $"SSD{settings.ImageSize} ({settings.Backbone}) on {data.Name}",
         validationMetrics: ["val_" + MeanAveragePrecisionValidation.Name]);
 
     // 6. Save the model (weights + description) and load it back as a user would.
@@ -129,16 +125,16 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
     var testDetections = detector.DetectAll(data.Test.Select(image => image.Path).ToList(), progress: done => DetectionReports.Progress("Test detections", done, data.Test.Count));
     var test = VocAveragePrecision.Evaluate(classes, data.Test.Select((image, i) => new ImageDetections(image.Id, image.Objects, testDetections[i])).ToList(), settings.Metric);
     DetectionEvaluation.WriteTable(test, Console.Out);
-    string curves = PrecisionRecallChart.Write(Path.Combine(options.Output, "precision-recall.png"), test, $"Test precision-recall ({data.Name}, {data.Test.Count} images)");
-    string textFolder = DetectionReports.WriteTextFiles(Path.Combine(options.Output, "test"), data.Test, testDetections, classes);
+    string curves = PrecisionRecallChart.Write(run.PathTo("precision-recall.png"), test, $"Test precision-recall ({data.Name}, {data.Test.Count} images)");
+    string textFolder = DetectionReports.WriteTextFiles(run.PathTo("test"), data.Test, testDetections, classes);
     SsdModelFile.Save(modelPath, network, description with { TestMap = test.MeanAveragePrecision });
 
     // 8. Pictures: test images with their detections beside the ground truth, and annotated frames with a GIF.
-    string strip = Path.Combine(options.Output, "test-predictions.png");
+    string strip = run.PathTo("test-predictions.png");
     DetectionPictures.WriteStrip(strip,
         data.Test.Take(8).Select((image, i) => (image.Path, testDetections[i], image.Objects)).ToList(), classes, settings.Threshold,
         $"Predictions (left, score >= {settings.Threshold:0.##}) and ground truth (right), {data.Name}");
-    var annotated = DetectionReports.AnnotateExamples(Path.Combine(options.Output, "predictions"), data.Test.Take(24).ToList(), testDetections, classes, settings.Threshold);
+    var annotated = DetectionReports.AnnotateExamples(run.PathTo("predictions"), data.Test.Take(24).ToList(), testDetections, classes, settings.Threshold);
 
     var metrics = new Dictionary<string, double>
     {
@@ -148,23 +144,19 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
     };
     foreach (var perClass in test.PerClass)
         if (perClass.AveragePrecision is double ap) metrics[$"test_ap@0.5_{MetricNames.Part(perClass.ClassName)}"] = ap;
-    var report = new RunReport
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result, metrics, new Dictionary<string, object?>
     {
-        Recipe = "object-detection", Dataset = data.Name, DataSource = data.Source, Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size, WallSeconds = wall.Elapsed.TotalSeconds, Metrics = metrics,
-        Details = new Dictionary<string, object?>
-        {
-            ["seconds"] = Math.Round(wall.Elapsed.TotalSeconds, 1), ["split"] = data.SplitMethod, ["metric"] = settings.Metric == ApInterpolation.AllPoints ? "voc (all points)" : "voc07 (11 points)",
-            ["train_images"] = train.Count, ["validation_images"] = data.Validation.Count, ["test_images"] = data.Test.Count, ["skipped_files"] = data.SkippedFiles,
-            ["backbone"] = settings.Backbone, ["image_size"] = settings.ImageSize, ["frozen_up_to"] = network.Backbone.LastFrozenStage,
-            ["default_boxes"] = defaultBoxes.Count, ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
-            // Process memory after each epoch: flat when every step's tensors are disposed.
-            ["memory_mb_per_epoch"] = result.Epochs.Select(e => Math.Round(e.ProcessMemoryMegabytes)).ToArray(),
-            ["model"] = modelPath, ["test_text_files"] = textFolder, ["charts"] = new[] { trainingChart, curves, strip, annotated.GifPath },
-        },
-    };
+        ["seconds"] = Math.Round(run.Elapsed.TotalSeconds, 1), ["split"] = data.SplitMethod, ["metric"] = settings.Metric == ApInterpolation.AllPoints ? "voc (all points)" : "voc07 (11 points)",
+        ["train_images"] = train.Count, ["validation_images"] = data.Validation.Count, ["test_images"] = data.Test.Count, ["skipped_files"] = data.SkippedFiles,
+        ["backbone"] = settings.Backbone, ["image_size"] = settings.ImageSize, ["frozen_up_to"] = network.Backbone.LastFrozenStage,
+        ["default_boxes"] = defaultBoxes.Count,
+        // Process memory after each epoch: flat when every step's tensors are disposed.
+        ["memory_mb_per_epoch"] = result.Epochs.Select(e => Math.Round(e.ProcessMemoryMegabytes)).ToArray(),
+        ["model"] = modelPath, ["test_text_files"] = textFolder, ["charts"] = new[] { trainingChart, curves, strip, annotated.GifPath },
+    });
     Console.WriteLine($"Test mAP@0.5 {test.MeanAveragePrecision:F3} ({settings.Metric switch { ApInterpolation.AllPoints => "VOC all-point", _ => "VOC07 11-point" }}) " +
                       $"on {data.Test.Count} images of {data.Name} ({data.Source.ToMetricName()}); SSD300 on VOC07 test: 0.772 (paper), MobileNet-SSD 0.727");
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {trainingChart}, {curves}, {strip}, {annotated.GifPath}, {modelPath}");
+    Console.WriteLine($"Wrote {report}, {trainingChart}, {curves}, {strip}, {annotated.GifPath}, {modelPath}");
     return 0;
 }

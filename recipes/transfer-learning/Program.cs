@@ -13,7 +13,6 @@
 //   dotnet run --project recipes/transfer-learning -c Release -- --data ~/kaggle/train --max-samples 2200
 //   dotnet run --project recipes/transfer-learning -c Release -- --backbone onnx             # frozen features by ONNX Runtime
 //   dotnet run --project recipes/transfer-learning -c Release -- serve --model artifacts/transfer-learning/model.bin
-using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
 using Recipes.Runtime.Data;
@@ -32,23 +31,17 @@ using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("transfer-learning", "Fine-tune an ImageNet ResNet-18 to tell cats from dogs (or any labelled image folders).",
     new RecipeDefaults(Epochs: 8, BatchSize: 16, LearningRate: 0.001));
-var backboneOption = new Option<BackboneChoice>("--backbone")
-{
-    Description = "torchsharp: fine-tune the imported network after --freeze-up-to; onnx: freeze it all, features by ONNX Runtime",
-    DefaultValueFactory = _ => BackboneChoice.TorchSharp,
-};
-var freezeOption = new Option<string>("--freeze-up-to") { Description = "Last frozen layer: stem, layer1 .. layer4, or a block such as layer4.1", DefaultValueFactory = _ => "layer4.1" };
-cli.Root.Options.Add(backboneOption);
-cli.Root.Options.Add(freezeOption);
-cli.SetAction((parsed, options, cancellation) => Train(options, parsed.GetValue(backboneOption), parsed.GetValue(freezeOption)!, cancellation));
+var transferOptions = new TransferLearningOptions(cli.Root); // --backbone, --freeze-up-to (TransferLearningOptions.cs)
+cli.SetAction((parsed, options, cancellation) => Train(options, transferOptions.Read(parsed), cancellation));
 // `transfer-learning serve`: the saved classifier behind an HTTP service (see TransferLearningServing.cs).
 ServeCommand.Add(cli, TransferLearningServing.Load);
 return cli.Invoke(args);
 
-static int Train(CommonOptions options, BackboneChoice backbone, string freezeUpTo, CancellationToken cancellation)
+static int Train(CommonOptions options, TransferLearningSettings settings, CancellationToken cancellation)
 {
-    var wall = System.Diagnostics.Stopwatch.StartNew();
-    Directory.CreateDirectory(options.Output);
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
+    // The estimator trains in one go: no checkpoints, so no --resume.
+    using var run = RecipeRun.Start(options, checkpoints: false);
 
     // 1. Data: --data (train/ and test/ class folders, or one folder labelled by folders or by file names
     //    such as cat.1.jpg, split 90/10 with the seed), else generated textures (and we say so).
@@ -63,9 +56,10 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
     using var preprocessing = ImageNetResNet18.LoadPreprocessing();
 
     // 3. Model: ResNet-18 cut at the pooling layer (512 features), frozen up to the chosen block, new Dense(2).
-    //    The frozen part is computed once per image; only the rest trains, epoch after epoch.
-    var mode = backbone == BackboneChoice.Onnx ? BackboneTraining.FrozenOnnxRuntime : BackboneTraining.FineTuneTorchSharp;
-    using var transfer = new ImageNetTransfer(mode, data.ClassNames.Count, freezeUpTo);
+    //    The frozen part is computed once per image (TrainingInputs); only the rest trains, epoch after epoch:
+    //    the backbone's layers after the freeze point with their ImageNet weights, then the head (ImageNetTransfer.cs).
+    var mode = settings.Backbone == BackboneChoice.Onnx ? BackboneTraining.FrozenOnnxRuntime : BackboneTraining.FineTuneTorchSharp;
+    using var transfer = new ImageNetTransfer(mode, data.ClassNames.Count, settings.FreezeUpTo);
     Console.WriteLine($"Model: {transfer.Description}");
 
     // 4. Optimizer: Adam on the parameters that are not frozen.
@@ -75,8 +69,6 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
     var trainView = ImageSetDataView.Load(ml, data.Train);
     var testView = ImageSetDataView.Load(ml, data.Test);
     var labelsToKeys = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(trainView);
-    using var progress = new ConsoleTrainingProgress();
-    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: false);
     var classifier = new NNClassifier(ml, new NNClassifierOptions
     {
         TrainingImages = pictures,
@@ -84,18 +76,13 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
         CacheModelInputs = true,
         CreateNetwork = transfer.CreateTrainable,
         CreateOptimizer = parameters => optim.Adam(parameters, lr: options.LearningRate),
-        Training = new TrainerSettings
-        {
-            GlobalBatchSize = options.BatchSize, Epochs = options.Epochs, Seed = options.Seed, Master = options.LocalMaster,
-            Processes = options.Processes, // cluster mode: this worker's place in the gradient ring
-            Observers = [progress, summaries],
-        },
+        Training = run.Settings,
     });
     var (model, result, skipped) = classifier.Fit(labelsToKeys.Transform(trainView), labelsToKeys.Transform(testView));
     using var trained = model;
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
     foreach (var item in skipped.Items) Console.WriteLine($"skipped {item.Origin}: {item.Problem}");
-    string chart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"ResNet-18 transfer on {data.Name}");
+    string chart = run.Summaries.WriteChart(run.PathTo("training.png"), $"ResNet-18 transfer on {data.Name}");
 
     // 6. Evaluation: the model adds PredictedLabel and Score columns to the test view; ML.NET's evaluator
     //    computes accuracy and the confusion table from them.
@@ -130,34 +117,24 @@ static int Train(CommonOptions options, BackboneChoice backbone, string freezeUp
             predicted == truth ? $"{predicted} ✓" : $"{predicted} ✗ (is {truth})",
             $"{probabilities[best]:P1} · {Path.GetFileName(entry.Origin)}"));
     }
-    string grid = Path.Combine(options.Output, "predictions.png");
+    string grid = run.PathTo("predictions.png");
     ContactSheet.WritePng(grid, [new ContactSheetSection($"Test predictions ({data.Name}), reloaded model", tiles)], columns: 4, scale: 0.75f);
 
-    var report = new RunReport
-    {
-        Recipe = "transfer-learning",
-        Dataset = data.Name,
-        DataSource = data.Source,
-        Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size,
-        WallSeconds = wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result,
+        new Dictionary<string, double>
         {
             ["test_accuracy"] = metrics.MicroAccuracy,
             ["test_error"] = 1 - metrics.MicroAccuracy,
             ["test_log_loss"] = metrics.LogLoss,
             ["train_loss"] = result.Epochs[^1].TrainLoss,
         },
-        Details = new Dictionary<string, object?>
+        new Dictionary<string, object?>
         {
             ["classes"] = data.ClassNames, ["train_images"] = data.Train.Count, ["test_images"] = data.Test.Count,
             ["backbone"] = transfer.Description, ["freeze_up_to"] = transfer.FreezeUpTo, ["skipped_images"] = skipped.Count,
-            ["confusion"] = metrics.ConfusionMatrix.Counts, ["global_batch"] = options.BatchSize, ["master"] = options.Master,
-            ["seed"] = options.Seed, ["model"] = modelPath, ["chart"] = chart, ["predictions_image"] = grid,
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {chart}, {grid}, {modelPath}");
+            ["confusion"] = metrics.ConfusionMatrix.Counts, ["model"] = modelPath, ["chart"] = chart, ["predictions_image"] = grid,
+        });
+    Console.WriteLine($"Wrote {report}, {chart}, {grid}, {modelPath}");
     return 0;
 }
-
-enum BackboneChoice { TorchSharp, Onnx }

@@ -40,8 +40,9 @@ return cli.Invoke(args);
 
 static int Train(CommonOptions options, XraySettings settings, CancellationToken cancellation)
 {
-    var wall = System.Diagnostics.Stopwatch.StartNew();
-    Directory.CreateDirectory(options.Output);
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
+    // Its progress lines show the mean AUC, not all 14 findings'.
+    using var run = RecipeRun.Start(options, showScore: name => !name.StartsWith("auc_", StringComparison.Ordinal));
     var findings = ChestXrayFindings.Names;
 
     // 1. Data: --data (NIH layout), else a verified download in the cache, else --download, else generated
@@ -97,25 +98,20 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
     // 5. Training: data-parallel (--master local[N], cluster or mpi); every epoch the validation loss and the AUC
     //    of each finding, their mean driving the schedule; the best epoch's weights are kept.
     var auc = new MultiLabelAucValidation(findings);
-    using var progress = new ConsoleTrainingProgress { ShowScore = name => !name.StartsWith("auc_", StringComparison.Ordinal) }; // the mean, not all 14
-    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(CreateNetwork, CreateOptimizer, loss, new TrainerSettings
+    using var trainer = new Trainer(CreateNetwork, CreateOptimizer, loss, run.Settings with
     {
-        GlobalBatchSize = options.BatchSize, Epochs = options.Epochs, Seed = options.Seed, Master = options.LocalMaster,
-        Processes = options.Processes, Schedule = schedule,
+        Schedule = schedule,
         ValidationMethods = [new LossValidation(loss)], SetValidationMethods = [auc],
         MonitoredMetric = MultiLabelAucValidation.MeanName, RestoreBestEpoch = true,
-        CheckpointFolder = Path.Combine(options.Output, "checkpoint"), Resume = options.Resume,
-        Observers = [progress, summaries],
     });
     var result = trainer.Fit(trainSet, validationSet, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
     var network = (ChestXrayNetwork)trainer.Model;
     Console.WriteLine($"Kept the weights of epoch {result.BestEpoch + 1} (best validation mean AUC {result.Epochs[result.BestEpoch ?? 0].Validation[MultiLabelAucValidation.MeanName]:F3})");
-    string history = XrayCharts.WriteAucHistory(Path.Combine(options.Output, "auc-per-epoch.png"), findings,
+    string history = XrayCharts.WriteAucHistory(run.PathTo("auc-per-epoch.png"), findings,
         result.Epochs.Select(e => e.Epoch + 1).ToList(), result.Epochs.Select(e => MultiLabelAucValidation.PerClass(e.Validation, findings)).ToList(),
         result.Epochs.Select(e => e.Validation[MultiLabelAucValidation.MeanName]).ToList(), $"Validation AUC per epoch ({data.Name})");
-    string trainingChart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), $"{settings.Architecture} on {data.Name}",
+    string trainingChart = run.Summaries.WriteChart(run.PathTo("training.png"), $"{settings.Architecture} on {data.Name}",
         validationMetrics: ["val_" + MultiLabelAucValidation.MeanName]);
 
     // 6. Evaluation on the test patients: AUC per finding and their mean (a finding with no positive or no
@@ -123,7 +119,7 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
     var testScores = trainer.Evaluate(testSet, [new LossValidation(loss)], setMethods: [auc]);
     var testAuc = auc.Last!;
     XrayReports.PrintAucTable(testAuc, Console.Out);
-    string rocCurves = XrayCharts.WriteRocCurves(Path.Combine(options.Output, "roc-curves.png"), findings, auc.LastCurves(), $"Test ROC curves ({data.Name}, {split.Test.Count} images)");
+    string rocCurves = XrayCharts.WriteRocCurves(run.PathTo("roc-curves.png"), findings, auc.LastCurves(), $"Test ROC curves ({data.Name}, {split.Test.Count} images)");
 
     // 7. Save the model (weights + description), load it back as a user would.
     string modelPath = Path.Combine(options.Output, "model.bin");
@@ -137,7 +133,7 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
     var example = split.Test.FirstOrDefault(image => image.Labels.Any(label => label > 0)) ?? split.Test[0];
     var prediction = XrayCommands.PredictOne(reloaded, example.Path, evaluationPictures, findings);
     XrayReports.PrintProbabilities(example.Path, prediction.Probabilities, findings, ChestXrayFindings.Format(example.Labels), Console.Out);
-    var heatmaps = XrayHeatmaps.WriteTestStrip(Path.Combine(options.Output, "heatmaps.png"), reloaded, split.Test, evaluationPictures, findings, data.Lesions, count: 8);
+    var heatmaps = XrayHeatmaps.WriteTestStrip(run.PathTo("heatmaps.png"), reloaded, split.Test, evaluationPictures, findings, data.Lesions, count: 8);
     if (heatmaps.Localisation is { } located)
         Console.WriteLine($"Heatmaps: the peak lies inside the drawn lesion for {located.Inside} of {located.Total} positive findings of the test phantoms " +
                           $"({located.Rate:P0}; a peak put at random would land inside {located.ChanceRate:P0} of the time)");
@@ -156,23 +152,19 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
         metrics["heatmap_peak_in_lesion"] = localisation.Rate;
         metrics["heatmap_peak_in_lesion_by_chance"] = localisation.ChanceRate;
     }
-    var report = new RunReport
+    // The results: metrics.json (recipe, data, epochs, workers, time, batch, master and seed are filled in by the run).
+    string report = run.WriteReport(data.Name, data.Source, result, metrics, new Dictionary<string, object?>
     {
-        Recipe = "xray", Dataset = data.Name, DataSource = data.Source, Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size, WallSeconds = wall.Elapsed.TotalSeconds, Metrics = metrics,
-        Details = new Dictionary<string, object?>
-        {
-            ["seconds"] = Math.Round(wall.Elapsed.TotalSeconds, 1), ["split"] = split.Method,
-            ["train_images"] = train.Count, ["validation_images"] = split.Validation.Count, ["test_images"] = split.Test.Count,
-            ["undefined_auc"] = testAuc.UndefinedClasses, ["architecture"] = settings.Architecture, ["frozen_up_to"] = network.LastFrozenStage,
-            ["class_weights"] = settings.ClassWeights, ["global_batch"] = options.BatchSize, ["master"] = options.Master, ["seed"] = options.Seed,
-            // Process memory after each epoch: flat when every step's tensors are disposed.
-            ["memory_mb_per_epoch"] = result.Epochs.Select(e => Math.Round(e.ProcessMemoryMegabytes)).ToArray(),
-            ["model"] = modelPath, ["charts"] = new[] { trainingChart, history, rocCurves, heatmaps.Path },
-        },
-    };
+        ["seconds"] = Math.Round(run.Elapsed.TotalSeconds, 1), ["split"] = split.Method,
+        ["train_images"] = train.Count, ["validation_images"] = split.Validation.Count, ["test_images"] = split.Test.Count,
+        ["undefined_auc"] = testAuc.UndefinedClasses, ["architecture"] = settings.Architecture, ["frozen_up_to"] = network.LastFrozenStage,
+        ["class_weights"] = settings.ClassWeights,
+        // Process memory after each epoch: flat when every step's tensors are disposed.
+        ["memory_mb_per_epoch"] = result.Epochs.Select(e => Math.Round(e.ProcessMemoryMegabytes)).ToArray(),
+        ["model"] = modelPath, ["charts"] = new[] { trainingChart, history, rocCurves, heatmaps.Path },
+    });
     Console.WriteLine($"Test mean AUC {testAuc.Mean:F3} over {testAuc.DefinedClasses} findings ({data.Name}, {data.Source.ToMetricName()}); " +
                       $"seed ResNet-50 0.809 (split by image), CheXNet 0.841");
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {trainingChart}, {history}, {rocCurves}, {heatmaps.Path}, {modelPath}");
+    Console.WriteLine($"Wrote {report}, {trainingChart}, {history}, {rocCurves}, {heatmaps.Path}, {modelPath}");
     return 0;
 }
