@@ -27,9 +27,12 @@ public static class SavedModel
 
     /// <summary>Snake-case names (as <c>metrics.json</c> has them) and NaN written as <c>"NaN"</c> (a metric that had no
     /// value, such as an AUC without positives), so that a description can always be written. Missing or null
-    /// values a record does not allow are errors when read, not nulls found later inside the network.</summary>
+    /// values a record does not allow are errors when read, not nulls found later inside the network. Text is
+    /// written as people read it (<c>resnet18 + CheXNet head</c>, accented class names), not HTML-escaped: the
+    /// file is never embedded in a page.</summary>
     internal static readonly JsonSerializerOptions Json = new()
     {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,

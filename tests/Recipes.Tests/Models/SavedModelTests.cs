@@ -48,7 +48,7 @@ public sealed class SavedModelTests : IDisposable
     {
         torch.random.manual_seed(21);
         var network = CreateNetwork(description ?? Description);
-        SavedModel.Save(WeightsPath, network, "MLP(4-5-3)", description ?? Description);
+        SavedModel.Save(WeightsPath, network, "MLP 4-5-3 + ReLU", description ?? Description);
         return network;
     }
 
@@ -73,7 +73,7 @@ public sealed class SavedModelTests : IDisposable
         Assert.Equal(Parameters(original), Parameters(network)); // the same bytes copied back: exactly equal
         Assert.Equal(Description.Classes, loaded.Description.Classes);
         Assert.Equal(Description with { Classes = loaded.Description.Classes }, loaded.Description);
-        Assert.Equal("MLP(4-5-3)", loaded.Architecture);
+        Assert.Equal("MLP 4-5-3 + ReLU", loaded.Architecture);
 
         using var scope = NewDisposeScope();
         using var input = randn(2, 4);
@@ -110,7 +110,8 @@ public sealed class SavedModelTests : IDisposable
         Assert.Equal("recipes-model", root.GetProperty("format").GetString());
         Assert.Equal(1, root.GetProperty("format_version").GetInt32());
         Assert.Equal("tiny", root.GetProperty("recipe").GetString());
-        Assert.Equal("MLP(4-5-3)", root.GetProperty("architecture").GetString());
+        Assert.Equal("MLP 4-5-3 + ReLU", root.GetProperty("architecture").GetString());
+        Assert.Contains("\"architecture\": \"MLP 4-5-3 + ReLU\"", File.ReadAllText(DescriptionPath)); // readable, not escaped
         var description = root.GetProperty("description");
         Assert.Equal("generated", description.GetProperty("dataset").GetString());
         Assert.Equal(0.75, description.GetProperty("test_accuracy").GetDouble());
@@ -177,7 +178,7 @@ public sealed class SavedModelTests : IDisposable
     {
         torch.random.manual_seed(21);
         using (var network = CreateNetwork(Description))
-            SavedModel.Save(WeightsPath, network, "MLP(4-5-3)", new XrayLikeDescription("generated", ["cat", "dog", "fox"], 4, null));
+            SavedModel.Save(WeightsPath, network, "MLP 4-5-3 + ReLU", new XrayLikeDescription("generated", ["cat", "dog", "fox"], 4, null));
 
         var error = Assert.Throws<DataFileException>(Load);
 
@@ -246,9 +247,9 @@ public sealed class SavedModelTests : IDisposable
         using var other = CreateNetwork(Description);
 
         // A description the recipe should never write...
-        Assert.Throws<ArgumentException>(() => SavedModel.Save(WeightsPath, other, "MLP(4-5-3)", Description with { Classes = ["cat"] }));
+        Assert.Throws<ArgumentException>(() => SavedModel.Save(WeightsPath, other, "MLP 4-5-3 + ReLU", Description with { Classes = ["cat"] }));
         // ...and one that cannot be written at all (a null where the record allows none) fail before either file is touched.
-        Assert.Throws<JsonException>(() => SavedModel.Save(WeightsPath, other, "MLP(4-5-3)", Description with { Dataset = null! }));
+        Assert.Throws<JsonException>(() => SavedModel.Save(WeightsPath, other, "MLP 4-5-3 + ReLU", Description with { Dataset = null! }));
 
         Assert.Equal(weights, File.ReadAllBytes(WeightsPath));
         Assert.Equal(description, File.ReadAllText(DescriptionPath));
