@@ -16,7 +16,6 @@
 //   dotnet run --project recipes/anomaly-detection -c Release                       # NAB's series, downloaded (offline: generated)
 //   dotnet run --project recipes/anomaly-detection -c Release -- --data ../shared/data/nyc-taxi/nyc_taxi.csv
 //   dotnet run --project recipes/anomaly-detection -c Release -- --whole-series --windows combined_windows.json
-using System.Text.Json;
 using Recipes.AnomalyDetection;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
@@ -134,13 +133,8 @@ static int Run(CommonOptions options, AnomalyDetectionSettings settings, Cancell
 
     // 7. Save: the model's weights with what is needed to use them again, the anomalies, and the seed's four plots.
     string modelPath = Path.Combine(options.Output, "model.bin");
-    ModelWeightsFile.Save(modelPath, trainer.Model);
-    AtomicFile.WriteAllText(Path.ChangeExtension(modelPath, ".json"), JsonSerializer.Serialize(new
-    {
-        architecture = "LSTM(20)-Dropout(0.2)-LSTM(10)-Dropout(0.2)-Dense(1)",
-        features = features.ColumnNames, scaler_means = scaler.Means, scaler_scales = scaler.Scales,
-        unroll_length = UnrollLength, horizon = Unroll.NotebookHorizon, threshold = flagged.Threshold,
-    }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    SavedModel.Save(modelPath, trainer.Model, "LSTM(20)-Dropout(0.2)-LSTM(10)-Dropout(0.2)-Dense(1)",
+        new AnomalyModelDescription(features.ColumnNames, scaler.Means, scaler.Scales, UnrollLength, Unroll.NotebookHorizon, flagged.Threshold));
     var chartData = new AnomalyChartData(data.Name, "passengers", series, scored.TargetRows, forecast, errors, "absolute forecast error (passengers)",
         flagged.Threshold, flagged.Flags, series.Timestamps[test.TargetRows[0]], windows ?? []);
     string anomaliesPath = run.PathTo(AnomalyCsv.FileName);
@@ -148,7 +142,7 @@ static int Run(CommonOptions options, AnomalyDetectionSettings settings, Cancell
     var charts = AnomalyCharts.WriteAll(options.Output, chartData);
 
     // 8. Prediction: reload the saved weights into a fresh model and forecast the test period again.
-    using var reloaded = ModelWeightsFile.LoadInto(modelPath, new LstmForecaster(features.ColumnCount));
+    using var reloaded = SavedModel<AnomalyModelDescription>.Load(modelPath, description => new LstmForecaster(description.Features.Count)).Model;
     float[] again = Prediction.PredictValues(reloaded, testSet);
     float[] original = wholeSeries ? forecastScaled[^TestSize..] : forecastScaled;
     double largestDifference = again.Zip(original, (a, b) => Math.Abs(a - b)).Max();

@@ -22,7 +22,7 @@ public static class MnistServing
     public static ServedModel Load(ServeOptions options, TextWriter log)
     {
         // Read the description (and prove the weights load) once here, so a bad file fails before any copy starts.
-        var network = SavedClassifier.Load(options.ModelPath, description => new LeNet5(description.ClassCount), out SavedClassifierInfo info);
+        var (network, info) = SavedModel<MnistModelDescription>.Load(options.ModelPath, description => new LeNet5(description.ClassCount));
         string version = ServedModelLoading.VersionOf(options.ModelPath);
         IInferenceModel model;
         using (network)
@@ -40,7 +40,7 @@ public static class MnistServing
                     [new TensorSpec("logits", TensorDatatype.FP32, [-1, info.ClassCount]), new TensorSpec("probabilities", TensorDatatype.FP32, [-1, info.ClassCount])]);
                 model = ServedModelLoading.StartInference(options, threads =>
                 {
-                    var copy = SavedClassifier.Load(options.ModelPath, description => new LeNet5(description.ClassCount), out _);
+                    var copy = SavedModel<MnistModelDescription>.Load(options.ModelPath, description => new LeNet5(description.ClassCount)).Model;
                     return new TorchSharpBackend(signature, inputs =>
                     {
                         var logits = copy.forward(inputs[0]);

@@ -78,8 +78,8 @@ static int Train(CommonOptions options, MnistSettings settings, CancellationToke
 
     // 7. Save the model with what is needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(options.Output, "model.bin");
-    SavedClassifier.Save(modelPath, trainer.Model, new SavedClassifierInfo("LeNet-5", data.Name, data.Test.ClassCount, normalisation.Mean, normalisation.Std));
-    using var reloaded = SavedClassifier.Load(modelPath, info => new LeNet5(info.ClassCount), out var reloadedInfo);
+    SavedModel.Save(modelPath, trainer.Model, "LeNet-5", new MnistModelDescription(data.Name, data.Test.ClassCount, normalisation.Mean, normalisation.Std));
+    using var reloaded = SavedModel<MnistModelDescription>.Load(modelPath, description => new LeNet5(description.ClassCount)).Model;
 
     // 8. Prediction: the first 100 test images with the reloaded model; the first 12 as a picture.
     var first100 = data.Test.Take(100);
@@ -117,14 +117,15 @@ static int Train(CommonOptions options, MnistSettings settings, CancellationToke
 static int Predict(CommonOptions options, MnistVariant variant, string? modelPath)
 {
     modelPath ??= Path.Combine(options.Output, "model.bin");
-    using var model = SavedClassifier.Load(modelPath, info => new LeNet5(info.ClassCount), out var info);
+    using var saved = SavedModel<MnistModelDescription>.Load(modelPath, description => new LeNet5(description.ClassCount));
+    var (model, info) = saved;
     // Scoring needs only the test files (t10k-*) of --data: a folder of new data need not hold training files.
     var data = MnistDataSets.ResolveTest(variant, options.Data, options.CacheFolder, options.Offline, options.Seed, Console.Out);
     var test = options.MaxSamples is int limit ? data.Test.Take(limit) : data.Test;
     var normalisation = new PixelNormalisation(info.Mean, info.Std);
     int[] predicted = PredictLabels(model, normalisation, test);
     int correct = predicted.Where((label, i) => label == test.Labels[i]).Count();
-    Console.WriteLine($"{info.Architecture} trained on {info.Dataset}: {correct:N0} of {test.Count:N0} {data.Name} test images right, accuracy {(double)correct / test.Count:P2}");
+    Console.WriteLine($"{saved.Architecture} trained on {info.Dataset}: {correct:N0} of {test.Count:N0} {data.Name} test images right, accuracy {(double)correct / test.Count:P2}");
     return 0;
 }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Serving;
 
@@ -84,8 +85,9 @@ public sealed class NcfRecommendationServing : ServedModel
         string modelPath = ModelPath(options);
         if (options.Backend == ServingBackend.Onnx)
             throw new RecipeException("ncf-recommendation serves through TorchSharp only (--backend torch): its NeuralCF has no ONNX export");
-        NeuralCF probe = SavedRecommender.Load(modelPath, out var info);
-        probe.Dispose(); // read once to check the file and learn its description before the copies load it
+        RecommenderInfo info;
+        using (var probe = SavedModel<RecommenderInfo>.Load(modelPath, description => new NeuralCF(description.Model)))
+            info = probe.Description; // read once to check the files and learn the description before the copies load them
         var catalogue = RecommenderCatalogue.Load(modelPath, info);
         string version = ServedModelLoading.VersionOf(modelPath);
         var signature = new ModelSignature(ModelName, version, "torchsharp",
@@ -94,7 +96,7 @@ public sealed class NcfRecommendationServing : ServedModel
         var scale = info.Scale;
         var model = ServedModelLoading.StartInference(options, threads =>
         {
-            var network = SavedRecommender.Load(modelPath, out _);
+            var network = SavedModel<RecommenderInfo>.Load(modelPath, description => new NeuralCF(description.Model)).Model;
             // The recipe's own ranking score: expected stars (explicit) or the sigmoid of the interaction logit (implicit).
             return new TorchSharpBackend(signature, inputs =>
             {

@@ -23,6 +23,7 @@ using System.Globalization;
 using Recipes.NcfRecommendation;
 using Recipes.Serving;
 using Recipes.Runtime.Metrics;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Training;
 using TorchSharp;
@@ -145,10 +146,10 @@ static int TrainExplicit(RecipeRun run, MovieLensData data, int topK, int patien
 
     // 7. Save the model with the id maps needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(output, "model.bin");
-    SavedRecommender.Save(modelPath, trainer.Model, new RecommenderInfo(data.Name, "explicit", settings, scale, UserIds(ratings), ItemIds(ratings)));
+    SavedModel.Save(modelPath, trainer.Model, settings.ToString(), new RecommenderInfo(data.Name, "explicit", settings, scale, UserIds(ratings), ItemIds(ratings)));
     // What `serve` needs besides: the titles, and every movie each user rated (never recommended to them again).
     RecommenderCatalogue.From(ratings).Save(modelPath);
-    using var reloaded = SavedRecommender.Load(modelPath, out _);
+    using var reloaded = SavedModel<RecommenderInfo>.Load(modelPath, info => new NeuralCF(info.Model)).Model;
 
     // 8. Prediction with the reloaded model: stars for a few test pairs, then the top K movies for a user
     //    and the top K users for a movie (the seed's recommendForUser / recommendForItem).
@@ -271,10 +272,10 @@ static int TrainImplicit(RecipeRun run, MovieLensData data, int topK, Cancellati
 
     // 7. Save the model with the id maps needed to use it again, and load it back to prove the file works.
     string modelPath = Path.Combine(output, "model.bin");
-    SavedRecommender.Save(modelPath, trainer.Model, new RecommenderInfo(data.Name, "implicit", settings, null, UserIds(ratings), ItemIds(ratings)));
+    SavedModel.Save(modelPath, trainer.Model, settings.ToString(), new RecommenderInfo(data.Name, "implicit", settings, null, UserIds(ratings), ItemIds(ratings)));
     // What `serve` needs besides: the titles, and every movie each user rated (never recommended to them again).
     RecommenderCatalogue.From(ratings).Save(modelPath);
-    using var reloaded = SavedRecommender.Load(modelPath, out _);
+    using var reloaded = SavedModel<RecommenderInfo>.Load(modelPath, info => new NeuralCF(info.Model)).Model;
 
     // 8. Prediction with the reloaded model: the top K movies for a user (was the held-out one among them?)
     //    and the users most likely to watch that movie.

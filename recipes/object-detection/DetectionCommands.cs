@@ -14,7 +14,7 @@ public static class DetectionCommands
     {
         modelPath ??= Path.Combine(options.Output, "model.bin");
         if (!Directory.Exists(imagesFolder)) throw new DirectoryNotFoundException($"--images {imagesFolder}: no such folder");
-        using var detector = SsdModelFile.Load(modelPath);
+        using var detector = SsdDetector.Load(modelPath);
         var classes = detector.Description.Classes;
         string output = Path.Combine(options.Output, "predict");
         string textFolder = Path.Combine(output, "detections");

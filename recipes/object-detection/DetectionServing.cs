@@ -42,7 +42,7 @@ public sealed class DetectionServing : ServedModel
     {
         string modelPath = options.ModelPath;
         // Loading once checks the files and gives the description, the default boxes and the network to export.
-        using var detector = SsdModelFile.Load(modelPath);
+        using var detector = SsdDetector.Load(modelPath);
         var description = detector.Description;
         var network = detector.Network;
         string version = ServedModelLoading.VersionOf(modelPath);
@@ -57,7 +57,7 @@ public sealed class DetectionServing : ServedModel
             var signature = new ModelSignature(ModelName, version, "torchsharp",
                 [new TensorSpec("images", TensorDatatype.FP32, [-1, RgbFrame.Channels, network.ImageSize, network.ImageSize])],
                 [new TensorSpec("detections", TensorDatatype.FP32, [-1, network.DefaultBoxes.Count, network.ValuesPerBox])]);
-            model = ServedModelLoading.StartInference(options, threads => TorchSharpBackend.ForModule(signature, SsdModelFile.Load(modelPath).Network, threads));
+            model = ServedModelLoading.StartInference(options, threads => TorchSharpBackend.ForModule(signature, SsdDetector.Load(modelPath).Network, threads));
         }
         log.WriteLine($"Model: SSD{description.ImageSize} ({description.Backbone}) of {string.Join(", ", description.Classes)}, trained on {description.Dataset}, " +
                       $"{model.Signature.Platform}, version {version}");

@@ -18,6 +18,7 @@
 //   dotnet run --project recipes/object-detection -c Release -- serve --model artifacts/object-detection/model.bin   # HTTP service and page
 using Recipes.ObjectDetection;
 using Recipes.Runtime.Data;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
@@ -117,8 +118,8 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
     // 6. Save the model (weights + description) and load it back as a user would.
     string modelPath = Path.Combine(options.Output, "model.bin");
     var description = new SsdModelDescription(settings.Backbone, classes, settings.ImageSize, network.Backbone.LastFrozenStage, data.Name, data.Source.ToMetricName(), TestMap: null);
-    SsdModelFile.Save(modelPath, network, description);
-    using var detector = SsdModelFile.Load(modelPath);
+    SavedModel.Save(modelPath, network, description.Architecture, description);
+    using var detector = SsdDetector.Load(modelPath);
 
     // 7. Evaluation on the test images: detections in each image's own pixels, the VOC mAP@0.5 (per-class AP, the
     //    precision-recall curves), and the detections and ground truth as text files that `evaluate` scores again.
@@ -127,7 +128,7 @@ static int Train(CommonOptions options, DetectionSettings settings, Cancellation
     DetectionEvaluation.WriteTable(test, Console.Out);
     string curves = PrecisionRecallChart.Write(run.PathTo("precision-recall.png"), test, $"Test precision-recall ({data.Name}, {data.Test.Count} images)");
     string textFolder = DetectionReports.WriteTextFiles(run.PathTo("test"), data.Test, testDetections, classes);
-    SsdModelFile.Save(modelPath, network, description with { TestMap = test.MeanAveragePrecision });
+    SavedModel.Save(modelPath, network, description.Architecture, description with { TestMap = test.MeanAveragePrecision });
 
     // 8. Pictures: test images with their detections beside the ground truth, and annotated frames with a GIF.
     string strip = run.PathTo("test-predictions.png");

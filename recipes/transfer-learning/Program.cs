@@ -94,10 +94,10 @@ static int Train(CommonOptions options, TransferLearningSettings settings, Cance
     // 7. Save the whole classifier (frozen layers, fine-tuned layers, head) and load it back.
     string modelPath = Path.Combine(options.Output, "model.bin");
     using var network = transfer.CreateClassifier((Sequential)trained.Network);
-    SavedClassifier.Save(modelPath, network, new SavedClassifierInfo($"ResNet-18 ImageNet, {transfer.Description}", data.Name, data.ClassNames.Count, 0, 1));
-    // What `serve` needs to rebuild it and prepare pictures as here: the class names, the freeze point, the sizes.
-    new TransferModelDescription(data.ClassNames, transfer.FreezeUpTo, ResizeShortSide: 256, Crop: 224).Save(modelPath);
-    using var reloaded = SavedClassifier.Load(modelPath, _ => transfer.CreateClassifier(transfer.CreateTrainable()), out _);
+    // Its description is what `serve` needs to rebuild it and prepare pictures as here: the class names, the freeze point, the sizes.
+    SavedModel.Save(modelPath, network, $"ResNet-18 ImageNet, {transfer.Description}",
+        new TransferModelDescription(data.ClassNames, transfer.FreezeUpTo, ResizeShortSide: 256, Crop: 224, data.Name));
+    using var reloaded = SavedModel<TransferModelDescription>.Load(modelPath, _ => transfer.CreateClassifier(transfer.CreateTrainable())).Model;
 
     // 8. Prediction: a grid of test pictures per class with the reloaded model's answers and confidence.
     //    Only pictures that could be used: a skipped one has nothing to show.

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Recipes.Runtime.Data;
-using Recipes.Runtime.IO;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Vision;
@@ -10,62 +6,6 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Recipes.TransferLearning;
-
-/// <summary>
-/// What serving needs to rebuild and use a saved transfer-learning classifier besides <c>model.bin</c> and
-/// <c>model.json</c>: the class names (in the order of the head's outputs) and the layer the backbone was frozen up
-/// to, which decides how the saved weights are split between the frozen and the trained parts.
-/// </summary>
-public sealed record TransferModelDescription(
-    [property: JsonPropertyName("classes")] IReadOnlyList<string> Classes,
-    [property: JsonPropertyName("freeze_up_to")] string FreezeUpTo,
-    [property: JsonPropertyName("resize_short_side")] int ResizeShortSide,
-    [property: JsonPropertyName("crop")] int Crop)
-{
-    /// <summary><c>model.transfer.json</c> beside <c>model.bin</c>.</summary>
-    public static string PathFor(string modelPath) => Path.ChangeExtension(modelPath, ".transfer.json");
-
-    public void Save(string modelPath) =>
-        AtomicFile.WriteAllText(PathFor(modelPath), JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }) + "\n");
-
-    /// <summary>
-    /// The description beside <paramref name="modelPath"/>; for a model saved before it was written, the same facts
-    /// from the run's <c>metrics.json</c> in that folder (<c>classes</c>, <c>freeze_up_to</c>), with the recipe's sizes.
-    /// </summary>
-    public static TransferModelDescription Load(string modelPath)
-    {
-        string path = PathFor(modelPath);
-        if (File.Exists(path))
-        {
-            try
-            {
-                var description = JsonSerializer.Deserialize<TransferModelDescription>(File.ReadAllText(path))
-                                  ?? throw new DataFileException(path, "empty model description");
-                return description.Classes is { Count: >= 2 } && !string.IsNullOrEmpty(description.FreezeUpTo) && description.Crop > 0 && description.ResizeShortSide >= description.Crop
-                    ? description
-                    : throw new DataFileException(path, "needs classes (2 or more), freeze_up_to, resize_short_side and crop");
-            }
-            catch (JsonException error)
-            {
-                throw new DataFileException(path, $"not a model description ({error.Message})", error);
-            }
-        }
-        string metrics = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "metrics.json");
-        if (!File.Exists(metrics))
-            throw new DataFileException(path, "missing: it names the model's classes and freeze point (train again to write it)");
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(metrics));
-            var root = document.RootElement;
-            var classes = root.GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToList();
-            return new TransferModelDescription(classes, root.GetProperty("freeze_up_to").GetString()!, TransferLearningServing.ResizeShortSide, TransferLearningServing.Crop);
-        }
-        catch (Exception error) when (error is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw new DataFileException(metrics, $"{path} is missing and this run report does not name the classes and freeze point ({error.Message})", error);
-        }
-    }
-}
 
 /// <summary>
 /// <c>transfer-learning serve</c>: the saved classifier behind the HTTP service. <c>/predict</c> gives the uploaded
@@ -86,8 +26,7 @@ public static class TransferLearningServing
     public static ServedModel Load(ServeOptions options, TextWriter log)
     {
         string modelPath = options.ModelPath;
-        if (!File.Exists(modelPath)) throw new DataFileException(modelPath, "no saved model here (train one first, or pass --model)");
-        var description = TransferModelDescription.Load(modelPath);
+        var description = SavedModel<TransferModelDescription>.ReadDescription(modelPath);
         string version = ServedModelLoading.VersionOf(modelPath);
         var backend = options.Backend ?? ServingBackend.Onnx;
         var transform = new ImageChain([new ScaleShortSide(description.ResizeShortSide), new CenterCrop(description.Crop, description.Crop)]);
@@ -121,12 +60,11 @@ public static class TransferLearningServing
     /// <summary>The saved classifier as the recipe reloads it (frozen layers, trained layers, head), in evaluation mode.</summary>
     static Sequential LoadClassifier(string modelPath, ImageNetTransfer transfer, TransferModelDescription description)
     {
-        var classifier = SavedClassifier.Load(modelPath, info =>
-        {
-            if (info.ClassCount != description.Classes.Count)
-                throw new DataFileException(modelPath, $"the model has {info.ClassCount} classes, its description names {description.Classes.Count}");
-            return transfer.CreateClassifier(transfer.CreateTrainable());
-        }, out _);
+        // The description was read before the pretrained backbone was imported for it; a model.json rewritten since
+        // with other classes is refused rather than loaded into a head of the wrong width.
+        var classifier = SavedModel<TransferModelDescription>.Load(modelPath, saved => saved.Classes.Count == description.Classes.Count
+            ? transfer.CreateClassifier(transfer.CreateTrainable())
+            : throw new ArgumentException($"the model now has {saved.Classes.Count} classes, {description.Classes.Count} when serving started")).Model;
         classifier.eval();
         return classifier;
     }

@@ -18,6 +18,7 @@
 using System.CommandLine;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Metrics;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
@@ -123,9 +124,9 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
 
     // 7. Save the model (weights + description), load it back as a user would.
     string modelPath = Path.Combine(options.Output, "model.bin");
-    ChestXrayModelFile.Save(modelPath, network, new ChestXrayModelDescription(settings.Architecture, findings, 256, 224, network.LastFrozenStage,
-        data.Name, data.Source.ToMetricName(), testAuc.Mean));
-    var (reloaded, _) = ChestXrayModelFile.Load(modelPath);
+    SavedModel.Save(modelPath, network, $"{settings.Architecture} + CheXNet head", new ChestXrayModelDescription(settings.Architecture, findings, 256, 224,
+        network.LastFrozenStage, data.Name, data.Source.ToMetricName(), testAuc.Mean));
+    var (reloaded, _) = SavedModel<ChestXrayModelDescription>.Load(modelPath, ChestXrayArchitectures.CreateForSavedModel);
     using var _reloaded = reloaded;
 
     // 8. Predict: the reloaded model on one test image (a probability table), and heatmaps of the top finding on

@@ -1,5 +1,6 @@
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Metrics;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Vision;
@@ -35,7 +36,7 @@ public static class XrayCommands
     {
         modelPath ??= Path.Combine(options.Output, "model.bin");
         if (!File.Exists(imagePath)) throw new DataFileException(imagePath, "no such image");
-        var (network, description) = ChestXrayModelFile.Load(modelPath);
+        var (network, description) = SavedModel<ChestXrayModelDescription>.Load(modelPath, ChestXrayArchitectures.CreateForSavedModel);
         using var _ = network;
         var prediction = PredictOne(network, imagePath, EvaluationPictures(options.Seed), description.Findings);
         XrayReports.PrintProbabilities(imagePath, prediction.Probabilities, description.Findings, truth: null, Console.Out);
@@ -58,7 +59,7 @@ public static class XrayCommands
         var wall = System.Diagnostics.Stopwatch.StartNew();
         if (options.Data is null) throw new ArgumentException("evaluate needs --data: a folder in the NIH layout (labels CSV, PNGs below it)");
         modelPath ??= Path.Combine(options.Output, "model.bin");
-        var (network, description) = ChestXrayModelFile.Load(modelPath);
+        var (network, description) = SavedModel<ChestXrayModelDescription>.Load(modelPath, ChestXrayArchitectures.CreateForSavedModel);
         using var _ = network;
         var data = ChestXrayDataSet.Load(options.Data, skipMissing);
         if (data.Images.Count == 0) throw new DataFileException(options.Data, "no labelled images to evaluate");

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Recipes.Runtime.Data;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
 using static TorchSharp.torch;
@@ -43,7 +44,7 @@ public sealed class XrayServing : ServedModel
     {
         string modelPath = options.ModelPath;
         // Loading once checks the files and gives the description (and the network, for the export).
-        var (network, description) = ChestXrayModelFile.Load(modelPath);
+        var (network, description) = SavedModel<ChestXrayModelDescription>.Load(modelPath, ChestXrayArchitectures.CreateForSavedModel);
         IInferenceModel model;
         string version = ServedModelLoading.VersionOf(modelPath);
         using (network)
@@ -69,7 +70,7 @@ public sealed class XrayServing : ServedModel
                     ]);
                 model = ServedModelLoading.StartInference(options, threads =>
                 {
-                    var (copy, _) = ChestXrayModelFile.Load(modelPath);
+                    var (copy, _) = SavedModel<ChestXrayModelDescription>.Load(modelPath, ChestXrayArchitectures.CreateForSavedModel);
                     return new TorchSharpBackend(signature, inputs =>
                     {
                         var (logits, maps) = copy.ForwardWithMaps(inputs[0]);

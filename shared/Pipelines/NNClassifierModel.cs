@@ -51,7 +51,7 @@ public sealed class NNClassifierModel : ITransformer, IDisposable
 
     /// <summary>ML.NET model files cannot hold a TorchSharp network: save <see cref="Network"/>'s weights instead.</summary>
     void ICanSaveModel.Save(ModelSaveContext context) =>
-        throw new InvalidOperationException("an NNClassifierModel holds a TorchSharp network: save Network's weights (for example with SavedClassifier) instead of an ML.NET model file");
+        throw new InvalidOperationException("an NNClassifierModel holds a TorchSharp network: save Network with SavedModel (weights and a description) instead of an ML.NET model file");
 
     /// <summary>Classifies every image of <paramref name="images"/> in batches; undecodable ones get class -1.</summary>
     public IReadOnlyList<ImageClassification> Classify(ImageSet images, int batchSize = 16)

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -37,7 +38,7 @@ public static class ServedModelLoading
     {
         ArgumentNullException.ThrowIfNull(export);
         string onnxPath = Path.ChangeExtension(weightsPath, ".onnx");
-        var sources = new[] { weightsPath, Path.ChangeExtension(weightsPath, ".json") }.Where(File.Exists).ToList();
+        var sources = new[] { weightsPath, SavedModel.DescriptionPath(weightsPath) }.Where(File.Exists).ToList();
         DateTime newestSource = sources.Max(File.GetLastWriteTimeUtc);
         if (File.Exists(onnxPath) && File.GetLastWriteTimeUtc(onnxPath) >= newestSource)
         {

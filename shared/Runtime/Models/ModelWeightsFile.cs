@@ -3,14 +3,20 @@ using Recipes.Runtime.IO;
 
 namespace Recipes.Runtime.Models;
 
-/// <summary>Saves a model's weights (TorchSharp's format) atomically, and loads them back into a model of the same shape.</summary>
+/// <summary>
+/// A model's weights in TorchSharp's format, saved atomically and loaded back into a model of the same shape: the
+/// weights half of <see cref="SavedModel"/>, and on their own the intermediate weights of a run (the best epoch's).
+/// </summary>
 public static class ModelWeightsFile
 {
-    public static void Save(string path, nn.Module model)
+    public static void Save(string path, nn.Module model) => AtomicFile.WriteAllBytes(path, ToBytes(model));
+
+    /// <summary>The bytes <see cref="Save"/> writes, made in memory.</summary>
+    public static byte[] ToBytes(nn.Module model)
     {
         using var buffer = new MemoryStream();
         model.save(buffer); // closes the stream; ToArray still works on a closed MemoryStream
-        AtomicFile.WriteAllBytes(path, buffer.ToArray());
+        return buffer.ToArray();
     }
 
     /// <summary>Loads the weights at <paramref name="path"/> into <paramref name="model"/> and returns it.</summary>

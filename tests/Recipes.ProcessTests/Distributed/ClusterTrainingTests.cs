@@ -47,7 +47,7 @@ public sealed class ClusterTrainingTests : IClassFixture<ClusterTrainingTests.Lo
 
     internal static float[] Weights(string output)
     {
-        using var model = SavedClassifier.Load(Path.Combine(output, "model.bin"), info => new LeNet5(info.ClassCount), out _);
+        using var model = SavedModel<MnistModelDescription>.Load(Path.Combine(output, "model.bin"), description => new LeNet5(description.ClassCount)).Model;
         return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
     }
 

@@ -123,7 +123,8 @@ public sealed class MnistServeProcessTests(TrainedMnistFixture trained) : IClass
         var address = await serve.WaitUntilReadyAsync(TimeSpan.FromMinutes(2));
         using var client = Client(address);
 
-        using var saved = SavedClassifier.Load(trained.ModelPath, info => new LeNet5(info.ClassCount), out var info);
+        using var loaded = SavedModel<MnistModelDescription>.Load(trained.ModelPath, description => new LeNet5(description.ClassCount));
+        var (saved, info) = loaded;
         saved.eval();
         int right = 0;
         const int digits = 20;
@@ -186,7 +187,7 @@ public sealed class MnistServeProcessTests(TrainedMnistFixture trained) : IClass
         Assert.DoesNotContain("   at ", run.Errors);
     }
 
-    static double[] Probabilities(LeNet5 model, byte[] encoded, SavedClassifierInfo info)
+    static double[] Probabilities(LeNet5 model, byte[] encoded, MnistModelDescription info)
     {
         using var image = SafeImageDecoder.Default.DecodeImage(encoded, "digit");
         float[] pixels = MnistServing.Preprocess(image, info.Mean, info.Std);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Recipes.NcfRecommendation;
+using Recipes.Runtime.Models;
 using Recipes.Serving;
 using static Recipes.Tests.Serving.VisionServingKit;
 
@@ -24,8 +25,9 @@ public sealed class NcfRecommendationServingTests(TrainedNcfRecommendation train
         // --model left at <output>/model.bin: the loader takes the explicit model the recipe wrote below it.
         await using var server = await StartAsync(Options("ncf-recommendation", Path.Combine(trained.Output, "model.bin"), backend: null), NcfRecommendationServing.Load, log);
         using var client = Client(server.Address);
-        using (var network = SavedRecommender.Load(trained.SavedPath, out var info))
+        using (var saved = SavedModel<RecommenderInfo>.Load(trained.SavedPath, description => new NeuralCF(description.Model)))
         {
+            var (network, info) = saved;
             var catalogue = RecommenderCatalogue.Load(trained.SavedPath, info);
             int user = 0;
             long userId = info.UserIds[user];

@@ -38,7 +38,7 @@ public sealed class ObjectDetectionServingTests(TrainedObjectDetection trained) 
         var (status, answer) = await PredictAsync(client, TrainedObjectDetection.Photograph, "?threshold=0");
         Assert.True(status == HttpStatusCode.OK, answer.ToString());
         var boxes = Boxes(answer);
-        using var detector = SsdModelFile.Load(trained.ModelPath);
+        using var detector = SsdDetector.Load(trained.ModelPath);
         var classes = detector.Description.Classes;
         Assert.NotEmpty(boxes);
         Assert.All(boxes, box =>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Recipes.Runtime.Models;
 using Recipes.Serving;
 using Recipes.Tests.Models;
 using Recipes.TransferLearning;
@@ -39,7 +40,7 @@ public sealed class TransferLearningServingTests(TrainedTransferLearning trained
         Assert.True(status == HttpStatusCode.OK, answer.ToString());
         Assert.Equal("transfer-learning", answer.GetProperty("model").GetString());
         var classes = Classes(answer);
-        var description = TransferModelDescription.Load(trained.ModelPath);
+        var description = SavedModel<TransferModelDescription>.ReadDescription(trained.ModelPath);
         Assert.Equal(description.Classes.Order(), classes.Select(c => c.Label).Order());
         Assert.All(classes, c => Assert.InRange(c.Probability, 0, 1));
         Assert.Equal(1.0, classes.Sum(c => c.Probability), 1e-5); // one class per picture: a softmax

@@ -1,4 +1,5 @@
 using System.Net;
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
 using Recipes.Tests.Data;
@@ -35,7 +36,7 @@ public sealed class XrayServingTests(TrainedXray trained) : IClassFixture<Traine
 
         // What `xray predict` computes for the same file, in TorchSharp: 1e-4 between the engines (float32 kernels
         // that sum in different orders), as the export test requires.
-        var (network, description) = ChestXrayModelFile.Load(trained.ModelPath);
+        var (network, description) = SavedModel<ChestXrayModelDescription>.Load(trained.ModelPath, ChestXrayArchitectures.CreateForSavedModel);
         using (network)
         {
             var expected = XrayCommands.PredictOne(network, TrainedXray.Radiograph, XrayCommands.EvaluationPictures(1), description.Findings);

@@ -89,9 +89,10 @@ public sealed class NeuralCFTests : IDisposable
         var settings = NeuralCFSettings.NotebookExplicit(4, 6, 5);
         using var model = new NeuralCF(settings);
         string path = Path.Combine(_folder, "model.bin");
-        SavedRecommender.Save(path, model, new RecommenderInfo("test", "explicit", settings, RatingScale.WholeStars, [10, 20, 30, 40], [1, 2, 3, 5, 8, 13]));
+        SavedModel.Save(path, model, settings.ToString(), new RecommenderInfo("test", "explicit", settings, RatingScale.WholeStars, [10, 20, 30, 40], [1, 2, 3, 5, 8, 13]));
 
-        using var reloaded = SavedRecommender.Load(path, out var info);
+        using var saved = SavedModel<RecommenderInfo>.Load(path, description => new NeuralCF(description.Model));
+        var (reloaded, info) = saved;
         Assert.Equal([10, 20, 30, 40], info.UserIds);
         Assert.Equal(RatingScale.WholeStars, info.Scale);
         Assert.Equal(settings.HiddenLayers, info.Model.HiddenLayers);
@@ -99,8 +100,12 @@ public sealed class NeuralCFTests : IDisposable
         var pairs = tensor(new long[] { 0, 5, 3, 2 }, [2, 2]);
         Assert.True(model.forward(pairs).allclose(reloaded.forward(pairs), rtol: 0, atol: 0));
 
-        Assert.Throws<ArgumentException>(() => SavedRecommender.Save(path, model, new RecommenderInfo("test", "explicit", settings, null, [1], [1])));
-        File.WriteAllText(Path.ChangeExtension(path, ".json"), "{ not json");
-        Assert.StartsWith($"{Path.ChangeExtension(path, ".json")}: not a recommender description", Assert.Throws<DataFileException>(() => SavedRecommender.Load(path, out _)).Message);
+        Assert.Equal(settings.ToString(), saved.Architecture);
+
+        Assert.Throws<ArgumentException>(() => SavedModel.Save(path, model, "NeuralCF", new RecommenderInfo("test", "explicit", settings, null, [1], [1])));
+        // A description whose shape NeuralCF refuses is reported against model.json, before any network is built.
+        string json = File.ReadAllText(Path.ChangeExtension(path, ".json"));
+        File.WriteAllText(Path.ChangeExtension(path, ".json"), json.Replace("\"mlp_embedding\": 20", "\"mlp_embedding\": 0", StringComparison.Ordinal));
+        Assert.Contains("NeuralCF sizes must be positive", Assert.Throws<DataFileException>(() => SavedModel<RecommenderInfo>.Load(path, description => new NeuralCF(description.Model))).Message);
     }
 }

@@ -1,59 +1,8 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Recipes.Runtime.Data;
-using Recipes.Runtime.IO;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using static TorchSharp.torch;
 
 namespace Recipes.ObjectDetection;
-
-/// <summary>What a saved detector is: enough to rebuild the network and name its classes.</summary>
-public sealed record SsdModelDescription(
-    [property: JsonPropertyName("backbone")] string Backbone,
-    [property: JsonPropertyName("classes")] IReadOnlyList<string> Classes,
-    [property: JsonPropertyName("image_size")] int ImageSize,
-    [property: JsonPropertyName("frozen_up_to")] string? FrozenUpTo,
-    [property: JsonPropertyName("dataset")] string Dataset,
-    [property: JsonPropertyName("data_source")] string DataSource,
-    [property: JsonPropertyName("test_map")] double? TestMap);
-
-/// <summary>The saved model: the weights (TorchSharp's format, written atomically) and a JSON description beside them.</summary>
-public static class SsdModelFile
-{
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
-    public static string DescriptionPath(string weightsPath) => Path.ChangeExtension(weightsPath, ".json");
-
-    public static void Save(string weightsPath, SsdNetwork network, SsdModelDescription description)
-    {
-        ModelWeightsFile.Save(weightsPath, network);
-        AtomicFile.WriteAllText(DescriptionPath(weightsPath), JsonSerializer.Serialize(description, Json) + "\n");
-    }
-
-    public static SsdDetector Load(string weightsPath)
-    {
-        string descriptionPath = DescriptionPath(weightsPath);
-        if (!File.Exists(weightsPath)) throw new DataFileException(weightsPath, "no saved model here (train one first, or pass --model)");
-        if (!File.Exists(descriptionPath)) throw new DataFileException(descriptionPath, "the model's description is missing (it is written beside model.bin)");
-        SsdModelDescription description;
-        try
-        {
-            description = JsonSerializer.Deserialize<SsdModelDescription>(File.ReadAllText(descriptionPath))
-                ?? throw new DataFileException(descriptionPath, "empty model description");
-        }
-        catch (JsonException error)
-        {
-            throw new DataFileException(descriptionPath, $"not a model description ({error.Message})", error);
-        }
-        if (description.Classes is not { Count: > 0 }) throw new DataFileException(descriptionPath, "the description lists no classes");
-        var network = new SsdNetwork(DetectionBackbones.Create(description.Backbone, pretrained: false), description.Classes.Count, description.ImageSize);
-        ModelWeightsFile.LoadInto(weightsPath, network);
-        network.Backbone.FreezeUpTo(description.FrozenUpTo);
-        network.eval();
-        return new SsdDetector(network, description);
-    }
-}
 
 /// <summary>A trained detector ready to use: images in, detections in the images' own pixels out.</summary>
 public sealed class SsdDetector(SsdNetwork network, SsdModelDescription description) : IDisposable
@@ -61,6 +10,28 @@ public sealed class SsdDetector(SsdNetwork network, SsdModelDescription descript
     public SsdNetwork Network => network;
     public SsdModelDescription Description => description;
     public SsdPostProcessing PostProcessing { get; init; } = new();
+
+    /// <summary>The detector saved at <paramref name="weightsPath"/> (<c>model.bin</c> and its <c>model.json</c>): the
+    /// network rebuilt as its description says, frozen as it was trained, with its weights, in evaluation mode.</summary>
+    public static SsdDetector Load(string weightsPath)
+    {
+        var loaded = SavedModel<SsdModelDescription>.Load(weightsPath, saved =>
+        {
+            var empty = new SsdNetwork(DetectionBackbones.Create(saved.Backbone, pretrained: false), saved.Classes.Count, saved.ImageSize);
+            try
+            {
+                empty.Backbone.FreezeUpTo(saved.FrozenUpTo);
+                empty.eval();
+                return empty;
+            }
+            catch
+            {
+                empty.Dispose();
+                throw;
+            }
+        });
+        return new SsdDetector(loaded.Model, loaded.Description);
+    }
 
     /// <summary>The detections of one image file (decoded safely: an image that does not decode is a DataFileException naming it).</summary>
     public IReadOnlyList<Detection> Detect(string imagePath) => DetectAll([imagePath])[0];

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Recipes.Runtime.Data;
-using Recipes.Runtime.IO;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.Backbones;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.ResNet;
@@ -11,18 +6,6 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Recipes.Xray;
-
-/// <summary>What a saved chest X-ray model is: enough to rebuild the network, feed it images as it was trained
-/// and name its outputs, without the training data.</summary>
-public sealed record ChestXrayModelDescription(
-    [property: JsonPropertyName("architecture")] string Architecture,
-    [property: JsonPropertyName("findings")] IReadOnlyList<string> Findings,
-    [property: JsonPropertyName("resize")] int Resize,
-    [property: JsonPropertyName("crop")] int Crop,
-    [property: JsonPropertyName("frozen_up_to")] string? FrozenUpTo,
-    [property: JsonPropertyName("dataset")] string Dataset,
-    [property: JsonPropertyName("data_source")] string DataSource,
-    [property: JsonPropertyName("test_mean_auc")] double? TestMeanAuc);
 
 /// <summary>
 /// The backbones the recipe can put under CheXNet's head. ResNet-18 comes with ImageNet weights (the ONNX model
@@ -43,6 +26,24 @@ public static class ChestXrayArchitectures
     /// <summary>The same network with placeholder weights, for loading saved weights into.</summary>
     public static ChestXrayNetwork CreateEmpty(string architecture, int findings) =>
         Build(architecture, findings, pretrained: false, weightsFile: null, TextWriter.Null);
+
+    /// <summary>The network a saved model describes, ready for its weights (<c>SavedModel&lt;ChestXrayModelDescription&gt;.Load</c>):
+    /// frozen as it was trained, in evaluation mode.</summary>
+    public static ChestXrayNetwork CreateForSavedModel(ChestXrayModelDescription description)
+    {
+        var network = CreateEmpty(description.Architecture, description.Findings.Count);
+        try
+        {
+            network.FreezeUpTo(description.FrozenUpTo);
+            network.eval();
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
 
     static ChestXrayNetwork Build(string architecture, int findings, bool pretrained, string? weightsFile, TextWriter log)
     {
@@ -86,41 +87,5 @@ public static class ChestXrayArchitectures
             default:
                 throw new ArgumentException($"unknown architecture '{architecture}' (known: {string.Join(", ", Names)})");
         }
-    }
-}
-
-/// <summary>The saved model: the network's weights (TorchSharp's format, written atomically) and a JSON description beside them.</summary>
-public static class ChestXrayModelFile
-{
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
-    public static string DescriptionPath(string weightsPath) => Path.ChangeExtension(weightsPath, ".json");
-
-    public static void Save(string weightsPath, ChestXrayNetwork network, ChestXrayModelDescription description)
-    {
-        ModelWeightsFile.Save(weightsPath, network);
-        AtomicFile.WriteAllText(DescriptionPath(weightsPath), JsonSerializer.Serialize(description, Json) + "\n");
-    }
-
-    public static (ChestXrayNetwork Network, ChestXrayModelDescription Description) Load(string weightsPath)
-    {
-        string descriptionPath = DescriptionPath(weightsPath);
-        if (!File.Exists(weightsPath)) throw new DataFileException(weightsPath, "no saved model here (train one first, or pass --model)");
-        if (!File.Exists(descriptionPath)) throw new DataFileException(descriptionPath, "the model's description is missing (it is written beside model.bin)");
-        ChestXrayModelDescription description;
-        try
-        {
-            description = JsonSerializer.Deserialize<ChestXrayModelDescription>(File.ReadAllText(descriptionPath))
-                ?? throw new DataFileException(descriptionPath, "empty model description");
-        }
-        catch (JsonException error)
-        {
-            throw new DataFileException(descriptionPath, $"not a model description ({error.Message})", error);
-        }
-        var network = ChestXrayArchitectures.CreateEmpty(description.Architecture, description.Findings.Count);
-        ModelWeightsFile.LoadInto(weightsPath, network);
-        network.FreezeUpTo(description.FrozenUpTo);
-        network.eval();
-        return (network, description);
     }
 }
