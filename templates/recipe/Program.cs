@@ -7,14 +7,10 @@
 //   dotnet run -c Release                                   # results in artifacts/myrecipe
 //   dotnet run -c Release -- --epochs 50 --master local[2] --seed 3
 //   dotnet run -c Release -- --help                         # every option (the common ones of every recipe)
-using System.Diagnostics;
-using System.Text.Json;
 using MyRecipe;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.IO;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
-using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using TorchSharp;
@@ -27,8 +23,8 @@ return cli.Invoke(args);
 
 static int Train(CommonOptions options, CancellationToken cancellation)
 {
-    var wall = Stopwatch.StartNew();
-    Directory.CreateDirectory(options.Output);
+    // The run's plumbing (wall clock, output folder, progress display, summaries, metrics.json): the runtime's RecipeRun.
+    using var run = RecipeRun.Start(options);
 
     // 1. Data: generated spirals, the same for the same --seed; the test points come from another seed. Your own
     //    data would be read here from options.Data (--data PATH).
@@ -43,84 +39,64 @@ static int Train(CommonOptions options, CancellationToken cancellation)
 
     // 3. Model: a multi-layer perceptron with one logit per class (SpiralClassifier.cs); cross-entropy on the logits.
     const int hidden = 64;
+    SpiralClassifier CreateModel() => new(Spirals.Features, hidden, Spirals.ClassCount);
     static Tensor Loss(Tensor logits, Tensor labels) => nn.functional.cross_entropy(logits, labels);
 
     // 4. Optimizer: Adam at --learning-rate.
     var optimizerSettings = new OptimizerSettings(options.LearningRate);
+    optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters) => OptimizerFactory.Create(OptimizerKind.Adam, parameters, optimizerSettings);
 
     // 5. Training: the global batch is split across --master local[N] replicas; validation and a checkpoint every
     //    epoch (Ctrl+C saves one too; --resume continues from it).
-    using var progress = new ConsoleTrainingProgress();
-    using var summaries = new TrainingSummaries(Path.Combine(options.Output, "summary"), resume: options.Resume);
-    using var trainer = new Trainer(
-        () => new SpiralClassifier(Spirals.Features, hidden, Spirals.ClassCount),
-        parameters => OptimizerFactory.Create(OptimizerKind.Adam, parameters, optimizerSettings),
-        Loss,
-        new TrainerSettings
-        {
-            GlobalBatchSize = options.BatchSize,
-            Epochs = options.Epochs,
-            Seed = options.Seed,
-            Master = options.LocalMaster,
-            Processes = options.Processes,
-            ValidateWhen = Trigger.EveryEpoch,
-            ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
-            CheckpointFolder = Path.Combine(options.Output, "checkpoint"),
-            Resume = options.Resume,
-            DataDescription = $"generated spirals, {train.Count} points, seed {options.Seed}",
-            Observers = [progress, summaries],
-        });
+    using var trainer = new Trainer(CreateModel, CreateOptimizer, Loss, run.Settings with
+    {
+        ValidationMethods = [new Top1Accuracy(), new LossValidation(Loss)],
+        DataDescription = $"generated spirals, {train.Count} points, seed {options.Seed}", // --resume refuses other data
+    });
     Console.WriteLine($"Model: {trainer.Model.parameters().Sum(p => p.numel()):N0} parameters; Adam at {options.LearningRate}; {options.LocalMaster}, global batch {options.BatchSize}");
     var result = trainer.Fit(trainSet, validation: testSet, cancellation);
     if (result.Interrupted) return RecipeHost.ExitInterrupted;
-    string chart = summaries.WriteChart(Path.Combine(options.Output, "training.png"), "MyRecipe on generated spirals");
+    string chart = run.Summaries.WriteChart(run.PathTo("training.png"), "MyRecipe on generated spirals");
 
     // 6. Evaluation on the held-out test points.
     var scores = trainer.Evaluate(testSet, [new Top1Accuracy(), new LossValidation(Loss)]);
     Console.WriteLine($"Test accuracy {scores["accuracy"]:P2}, test loss {scores["loss"]:F4}");
 
-    // 7. Save the weights, and beside them what is needed to use them again (the layer sizes and the scaling).
-    string modelPath = Path.Combine(options.Output, "model.bin");
-    string descriptionPath = Path.ChangeExtension(modelPath, ".json");
-    ModelWeightsFile.Save(modelPath, trainer.Model);
-    AtomicFile.WriteAllText(descriptionPath, JsonSerializer.Serialize(new SavedModel(hidden, scaling.Mean, scaling.Std)) + "\n");
+    // 7. Save: the weights (model.bin) and, beside them, what is needed to use them again (model.json: the layer
+    //    sizes and the scaling; SpiralModelDescription below).
+    string modelPath = run.PathTo("model.bin");
+    SavedModel.Save(modelPath, trainer.Model, $"MLP {Spirals.Features}-{hidden}-{hidden}-{Spirals.ClassCount}", new SpiralModelDescription(hidden, scaling.Mean, scaling.Std));
 
     // 8. Predict: load the saved model back, as a separate program would, and classify points it has never seen.
-    var description = JsonSerializer.Deserialize<SavedModel>(File.ReadAllText(descriptionPath))
-                      ?? throw new RecipeException($"{descriptionPath}: empty model description");
-    using var reloaded = ModelWeightsFile.LoadInto(modelPath, new SpiralClassifier(Spirals.Features, description.Hidden, Spirals.ClassCount));
+    using var reloaded = SavedModel<SpiralModelDescription>.Load(modelPath, saved => new SpiralClassifier(Spirals.Features, saved.Hidden, Spirals.ClassCount));
     var fresh = Spirals.Generate(12, seed: options.Seed + 2_000_000);
-    var reloadedScaling = new FeatureScaling(description.Mean, description.Std);
+    var reloadedScaling = new FeatureScaling(reloaded.Description.Mean, reloaded.Description.Std);
     using var freshSet = new InMemoryBatchSource(reloadedScaling.Apply(fresh.Points), tensor(fresh.Labels));
-    int[] predicted = Prediction.PredictClasses(reloaded, freshSet);
+    int[] predicted = Prediction.PredictClasses(reloaded.Model, freshSet);
     int right = predicted.Where((label, i) => label == fresh.Labels[i]).Count();
     Console.WriteLine($"New points: predicted {string.Join(", ", predicted)}");
     Console.WriteLine($"            actually  {string.Join(", ", fresh.Labels)} ({right} of {fresh.Count} right)");
 
-    var report = new RunReport
-    {
-        Recipe = "myrecipe",
-        Dataset = "spirals",
-        DataSource = DataSourceKind.Generated,
-        Epochs = result.EpochsCompleted,
-        Workers = options.LocalMaster.Replicas * options.Processes.Size,
-        WallSeconds = wall.Elapsed.TotalSeconds,
-        Metrics = new Dictionary<string, double>
+    string metrics = run.WriteReport("spirals", DataSourceKind.Generated, result,
+        new Dictionary<string, double>
         {
             ["test_accuracy"] = scores["accuracy"],
             ["test_loss"] = scores["loss"],
             ["train_loss"] = result.Epochs[^1].TrainLoss,
             ["train_samples_per_second"] = result.Epochs.Average(e => e.SamplesPerSecond),
         },
-        Details = new Dictionary<string, object?>
-        {
-            ["train_samples"] = train.Count, ["test_samples"] = test.Count, ["global_batch"] = options.BatchSize,
-            ["master"] = options.Master, ["seed"] = options.Seed, ["model"] = modelPath, ["chart"] = chart,
-        },
-    };
-    Console.WriteLine($"Wrote {report.Write(options.Output)}, {chart}, {modelPath}");
+        new Dictionary<string, object?> { ["train_samples"] = train.Count, ["test_samples"] = test.Count, ["model"] = modelPath, ["chart"] = chart });
+    Console.WriteLine($"Wrote {metrics}, {chart}, {modelPath}");
     return 0;
 }
 
-/// <summary>What model.json holds beside the weights in model.bin.</summary>
-sealed record SavedModel(int Hidden, double[] Mean, double[] Std);
+/// <summary>What model.json holds beside the weights in model.bin: the hidden layers' width and the feature scaling.</summary>
+sealed record SpiralModelDescription(int Hidden, double[] Mean, double[] Std) : ISavedModelDescription
+{
+    public static string Recipe => "myrecipe";
+
+    public string? FindProblem() =>
+        Hidden < 1 ? $"hidden {Hidden}: a layer needs at least one unit"
+        : Mean.Length != Std.Length || Std.Any(s => !(s > 0)) ? "the scaling needs one mean and one positive std per feature"
+        : null;
+}
