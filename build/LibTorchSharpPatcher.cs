@@ -14,6 +14,10 @@
 // This file is compiled both by MSBuild (as an inline task, see build/TorchSharpNativeFix.targets)
 // and by the test project, so it must only use the BCL.
 #nullable enable
+// MSBuild's RoslynCodeTaskFactory compiles this file too, in package consumers' builds as well, without implicit
+// usings: the usings below are needed there although the test projects' implicit usings make them look unnecessary,
+// and the file keeps to block namespaces rather than count on the language version that factory uses.
+#pragma warning disable IDE0005, IDE0161
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;

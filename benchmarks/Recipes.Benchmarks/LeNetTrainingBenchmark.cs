@@ -1,7 +1,6 @@
 using System.Globalization;
 using Recipes.Mnist;
 using Recipes.Runtime.Distributed;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;
 using Spectre.Console;
 using static TorchSharp.torch;

@@ -3,7 +3,6 @@ using System.Globalization;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Serving;
 using Spectre.Console;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Benchmarks;

@@ -21,9 +21,7 @@ using Recipes.Runtime.Data;
 using Recipes.Runtime.IO;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
-using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("anomaly-detection", "Forecast a demand series with an LSTM, flag the worst-predicted points as anomalies and score them against labelled windows.",

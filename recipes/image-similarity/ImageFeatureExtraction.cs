@@ -9,7 +9,7 @@ namespace Recipes.ImageSimilarity;
 /// Feature vectors for every image of a set, in order, for indexing: each image goes through the picture
 /// pipeline, then batches through <c>features</c> (ImageNet preprocessing and a backbone, say). Unlike a
 /// training batch source, nothing is substituted: an image that cannot be decoded is left out and listed in
-/// <paramref name="skipped"/>, so every vector belongs to its own image.
+/// <c>skipped</c>, so every vector belongs to its own image.
 /// </summary>
 public static class ImageFeatureExtraction
 {

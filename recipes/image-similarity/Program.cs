@@ -13,6 +13,7 @@
 //   dotnet run --project recipes/image-similarity -c Release -- --data ../shared/data/cats-dogs --query some.jpg
 //   dotnet run --project recipes/image-similarity -c Release -- --data ../shared/data/cats-dogs --fine-tune
 //   dotnet run --project recipes/image-similarity -c Release -- serve --model artifacts/image-similarity/index.bin
+using Recipes.ImageSimilarity;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Models.ImageNet;
@@ -20,7 +21,6 @@ using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
-using Recipes.ImageSimilarity;
 using Recipes.Serving;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,4 @@
 using Recipes.Runtime.Models.Onnx;
-using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 

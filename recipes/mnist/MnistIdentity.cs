@@ -20,7 +20,7 @@ public static class MnistIdentity
     /// <summary>Mean pixel (0..1) above which a set looks like Fashion-MNIST (0.286) rather than MNIST (0.131) or KMNIST (0.19).</summary>
     public const double FashionLikeMeanPixel = 0.24;
 
-    /// <summary>True when <paramref name="labels"/> are exactly the official Fashion-MNIST training or test labels.</summary>
+    /// <summary>True when the labels of <paramref name="set"/> are exactly the official Fashion-MNIST training or test labels.</summary>
     public static bool HasFashionLabels(LabeledImages set)
     {
         ArgumentNullException.ThrowIfNull(set);

@@ -13,14 +13,12 @@
 //   dotnet run --project recipes/mnist -c Release -- --master cluster[2]     # a driver; then, twice:
 //   dotnet run --project recipes/mnist -c Release -- worker --join 127.0.0.1:2551   (secret: see README)
 using Recipes.Mnist;
-using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using Recipes.Serving;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

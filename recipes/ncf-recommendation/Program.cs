@@ -21,11 +21,11 @@
 //   dotnet run --project recipes/ncf-recommendation -c Release -- serve      # then: curl -X POST "http://127.0.0.1:8080/predict?user=1"
 using System.Globalization;
 using Recipes.NcfRecommendation;
-using Recipes.Serving;
 using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Training;
+using Recipes.Serving;
 using TorchSharp;
 using static TorchSharp.torch;
 

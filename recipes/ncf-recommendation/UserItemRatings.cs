@@ -1,5 +1,4 @@
 using Recipes.Runtime.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.NcfRecommendation;

@@ -2,7 +2,6 @@ using Recipes.Runtime.Models.Backbones;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
 using Recipes.Runtime.Models.ResNet;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -25,7 +24,7 @@ public abstract class DetectionBackbone(string name) : nn.Module<Tensor, Tensor[
 
     public abstract string? LastFrozenStage { get; }
 
-    /// <summary>Writes <see cref="forward"/> (evaluation mode) into an ONNX graph: returns the feature maps' value names, in order.</summary>
+    /// <summary>Writes <c>forward</c> (evaluation mode) into an ONNX graph: returns the feature maps' value names, in order.</summary>
     public abstract IReadOnlyList<string> WriteOnnx(OnnxGraphBuilder graph, string images, string name);
 }
 

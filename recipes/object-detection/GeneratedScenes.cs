@@ -1,6 +1,5 @@
 using System.Globalization;
 using Recipes.Runtime.IO;
-using Recipes.Runtime.Vision;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
@@ -147,4 +146,4 @@ public static class GeneratedScenes
 }
 
 /// <summary>A drawn scene: row-major pixels and the objects with their visible-extent boxes.</summary>
-internal sealed record GeneratedScene(int Width, int Height, Rgb24[] Pixels, IReadOnlyList<VocObject> Objects);
+sealed record GeneratedScene(int Width, int Height, Rgb24[] Pixels, IReadOnlyList<VocObject> Objects);

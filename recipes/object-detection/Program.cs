@@ -20,7 +20,6 @@ using Recipes.ObjectDetection;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
-using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using Recipes.Runtime.Vision;

@@ -10,7 +10,7 @@ namespace Recipes.ObjectDetection;
 /// keeps, per pixel, which object owns it (covers at least half of it, and is not covered by a later one), from which
 /// the visible boxes are read at the end.
 /// </summary>
-internal sealed class SceneCanvas
+sealed class SceneCanvas
 {
     enum Shape { Circle, Cross, Ring, Square, Star, Triangle }   // the order of GeneratedScenes.ClassNames
 

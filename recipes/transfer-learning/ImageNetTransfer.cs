@@ -1,7 +1,6 @@
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.ResNet;
 using Recipes.Runtime.Models.Surgery;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

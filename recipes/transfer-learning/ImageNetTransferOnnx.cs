@@ -1,8 +1,6 @@
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Recipes.TransferLearning;
 

@@ -13,7 +13,6 @@
 //   dotnet run --project recipes/transfer-learning -c Release -- --data ~/kaggle/train --max-samples 2200
 //   dotnet run --project recipes/transfer-learning -c Release -- --backbone onnx             # frozen features by ONNX Runtime
 //   dotnet run --project recipes/transfer-learning -c Release -- serve --model artifacts/transfer-learning/model.bin
-using System.Globalization;
 using Microsoft.ML;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
@@ -21,7 +20,6 @@ using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Pipelines;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Summaries;
-using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
 using Recipes.TransferLearning;

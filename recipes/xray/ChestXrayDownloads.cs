@@ -1,7 +1,5 @@
-using System.Globalization;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Data.Download;
-using Recipes.Runtime.IO;
 
 namespace Recipes.Xray;
 

@@ -1,6 +1,4 @@
 using Recipes.Runtime.Models.Onnx;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Recipes.Xray;
 

@@ -1,6 +1,5 @@
-using TorchSharp;
-using TorchSharp.Modules;
 using Recipes.Runtime.Models.Backbones;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Recipes.Xray;

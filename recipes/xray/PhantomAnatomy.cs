@@ -8,7 +8,7 @@ namespace Recipes.Xray;
 /// Findings change a few fields before the film is painted (a bigger heart, lower and flatter domes, a raised
 /// dome after a collapse): the anatomy without a finding is the same chest with those fields untouched.
 /// </summary>
-internal sealed class PhantomAnatomy
+sealed class PhantomAnatomy
 {
     public const double FrameUnits = 256;
 
@@ -199,7 +199,7 @@ internal sealed class PhantomAnatomy
 }
 
 /// <summary>An ellipse with centre, semi-axes and the cosine and sine of its tilt.</summary>
-internal readonly record struct Ellipse(double X, double Y, double Major, double Minor, double Cos, double Sin)
+readonly record struct Ellipse(double X, double Y, double Major, double Minor, double Cos, double Sin)
 {
     /// <summary>Signed distance (positive inside), from the level value divided by its gradient.</summary>
     public double Distance(double x, double y)
@@ -224,7 +224,7 @@ internal readonly record struct Ellipse(double X, double Y, double Major, double
 }
 
 /// <summary>The heart shadow: the union of the ventricles and the right atrium.</summary>
-internal readonly record struct HeartShape(Ellipse Ventricles, Ellipse Atrium)
+readonly record struct HeartShape(Ellipse Ventricles, Ellipse Atrium)
 {
     public double Distance(double x, double y) => Math.Max(Ventricles.Distance(x, y), Atrium.Distance(x, y));
 

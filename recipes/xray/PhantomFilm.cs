@@ -11,7 +11,7 @@ namespace Recipes.Xray;
 /// drawn from a signed distance with a smooth edge about a pixel wide, never as hard pixels. One film is reused
 /// film after film by one thread (<see cref="Reset"/>): the layers are large.
 /// </summary>
-internal sealed class PhantomFilm
+sealed class PhantomFilm
 {
     public enum Blend { Max, Add, Multiply }
 

@@ -1,7 +1,7 @@
 namespace Recipes.Xray;
 
 /// <summary>A rectangle in canonical units.</summary>
-internal readonly record struct UnitBox(double Left, double Top, double Right, double Bottom)
+readonly record struct UnitBox(double Left, double Top, double Right, double Bottom)
 {
     public static UnitBox Around(double x, double y, double radius) => new(x - radius, y - radius, x + radius, y + radius);
 }
@@ -10,7 +10,7 @@ internal readonly record struct UnitBox(double Left, double Top, double Right, d
 /// How one film was taken: the patient stood a little turned, shifted, nearer or further from the detector.
 /// Maps canonical units (the anatomy's frame) to units of the written image, about the frame's centre.
 /// </summary>
-internal readonly record struct PhantomPose(double Angle, double Zoom, double ShiftX, double ShiftY)
+readonly record struct PhantomPose(double Angle, double Zoom, double ShiftX, double ShiftY)
 {
     const double Centre = PhantomAnatomy.FrameUnits / 2;
 
@@ -45,7 +45,7 @@ internal readonly record struct PhantomPose(double Angle, double Zoom, double Sh
 }
 
 /// <summary>How a film was exposed and developed: darkness, contrast curve, background fog, grain, heel effect.</summary>
-internal readonly record struct PhantomExposure(double Gain, double Gamma, double Background, double Grain, double Heel)
+readonly record struct PhantomExposure(double Gain, double Gamma, double Background, double Grain, double Heel)
 {
     public static PhantomExposure Create(Random random) => new(
         Gain: 0.9 + 0.25 * random.NextDouble(),
@@ -56,7 +56,7 @@ internal readonly record struct PhantomExposure(double Gain, double Gamma, doubl
 }
 
 /// <summary>Smooth random texture in [0, 1]: random values on a grid of square cells, smoothly interpolated.</summary>
-internal sealed class ValueNoise
+sealed class ValueNoise
 {
     const int Cells = 64;   // a power of two
     readonly float[] _grid = new float[Cells * Cells];
@@ -85,7 +85,7 @@ internal sealed class ValueNoise
 }
 
 /// <summary>A small, fast generator for per-pixel grain and hashing (System.Random per pixel would dominate the time).</summary>
-internal struct SplitMix(ulong seed)
+struct SplitMix(ulong seed)
 {
     ulong _state = seed;
 

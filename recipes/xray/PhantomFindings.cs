@@ -9,7 +9,7 @@ namespace Recipes.Xray;
 /// paints itself and records where (<see cref="Paint"/>). Findings differ in place, shape and texture so that
 /// a network has something real to learn for each.
 /// </summary>
-internal abstract class PhantomFinding(string name, Random random)
+abstract class PhantomFinding(string name, Random random)
 {
     public string Name { get; } = name;
     protected Random Random { get; } = random;

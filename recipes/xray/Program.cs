@@ -15,12 +15,9 @@
 //   dotnet run --project recipes/xray -c Release -- predict --model artifacts/xray/model.bin IMAGE.png
 //   dotnet run --project recipes/xray -c Release -- evaluate --model artifacts/xray/model.bin --data DIR
 //   dotnet run --project recipes/xray -c Release -- serve --model artifacts/xray/model.bin          # HTTP service and page
-using System.CommandLine;
 using Recipes.Runtime.Data;
-using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
-using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
 using Recipes.Runtime.Vision;

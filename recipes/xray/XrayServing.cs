@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Recipes.Runtime.Data;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
 using TorchSharp.Modules;
@@ -142,7 +141,7 @@ public sealed class NNClassifier(MLContext ml, NNClassifierOptions options) : IE
 }
 
 /// <summary>How an estimator reads the image and label columns of a data view.</summary>
-internal sealed class ImageColumns
+sealed class ImageColumns
 {
     ImageColumns(DataViewSchema.Column image, DataViewSchema.Column? label, bool imageIsBytes, IReadOnlyList<string> classNames)
     {

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Vision;
 

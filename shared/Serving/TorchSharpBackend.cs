@@ -12,7 +12,7 @@ namespace Recipes.Serving;
 /// sets the calling thread's OpenMP and MKL count and also a process-wide default; each thread, the first time it
 /// asks for its count or runs a parallel operator, sets its own count from that default, once. So a copy that
 /// called set_num_threads before its first forward could still be overwritten by the default another copy stored
-/// in between (seen here: both copies ended with the last one's count). With <paramref name="intraOpThreads"/>
+/// in between (seen here: both copies ended with the last one's count). With <c>intraOpThreads</c>
 /// above 0 the backend therefore first lets its thread take the default (<c>torch.get_num_threads</c>) and then sets
 /// its own count, before its first forward on that thread; from then on other threads' settings do not reach it
 /// (checked by <c>TorchSharpBackendTests</c>). Each copy of an <see cref="InferenceModel"/> lives on its own thread,

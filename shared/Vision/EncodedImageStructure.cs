@@ -7,7 +7,7 @@ namespace Recipes.Runtime.Vision;
 /// truncated file without complaint and fills the missing part with black; a training set would then learn
 /// from half-black pictures. Walking the file's segments or chunks to its end marker is cheap and catches that.
 /// </summary>
-internal static class EncodedImageStructure
+static class EncodedImageStructure
 {
     /// <summary>Null when the bytes are a complete JPEG or PNG, or another format (not checked here); else what is wrong.</summary>
     public static string? FindProblem(ReadOnlySpan<byte> data)

@@ -101,7 +101,7 @@ public sealed record ImagePipeline
 }
 
 /// <summary>One image after the pipeline: its CHW values in a pooled buffer, or why it was skipped.</summary>
-internal sealed class ProcessedImage(ImageEntry entry, float[]? chw, int width, int height, string? problem)
+sealed class ProcessedImage(ImageEntry entry, float[]? chw, int width, int height, string? problem)
 {
     float[]? _chw = chw;
 

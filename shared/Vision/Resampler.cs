@@ -9,7 +9,7 @@ namespace Recipes.Runtime.Vision;
 /// This is the filter PIL's BILINEAR uses. Separable: a vertical pass over whole rows (vectorised), then a
 /// horizontal pass.
 /// </summary>
-internal static class Resampler
+static class Resampler
 {
     /// <summary>For each output position, the first source index, the number of taps and their weights.</summary>
     sealed record Taps(int[] First, int[] Count, float[] Weights, int Stride);

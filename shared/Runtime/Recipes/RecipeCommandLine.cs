@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Distributed.Cluster;
 using Recipes.Runtime.IO;

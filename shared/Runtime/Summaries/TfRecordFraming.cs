@@ -6,7 +6,7 @@ namespace Recipes.Runtime.Summaries;
 /// TFRecord framing, the container of TensorBoard event files. Each record is
 /// <c>uint64 length | uint32 masked CRC32C(length bytes) | data | uint32 masked CRC32C(data)</c>, all little-endian.
 /// </summary>
-internal static class TfRecordFraming
+static class TfRecordFraming
 {
     public const int HeaderSize = 12;
     public const int FooterSize = 4;

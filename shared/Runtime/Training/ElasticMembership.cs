@@ -8,7 +8,7 @@ namespace Recipes.Runtime.Training;
 /// every later epoch boundary it lets newcomers in, offering them the state they are to start from. If the group fails
 /// for good at a boundary, the completed epochs are kept in a checkpoint (when checkpoints are on).
 /// </summary>
-internal sealed class ElasticMembership(IElasticProcessGroup group, TrainingCheckpoints checkpoints)
+sealed class ElasticMembership(IElasticProcessGroup group, TrainingCheckpoints checkpoints)
 {
     public static ElasticMembership? For(TrainerSettings settings, TrainingCheckpoints checkpoints) =>
         settings.Processes is IElasticProcessGroup group ? new ElasticMembership(group, checkpoints) : null;

@@ -4,7 +4,7 @@ namespace Recipes.Runtime.Training;
 /// Where one <see cref="Trainer.Fit"/> stands: the epoch and step, the running loss of the epoch in progress, the
 /// epochs completed, and whether (and why) it stops. It gives the position a checkpoint records at any point.
 /// </summary>
-internal sealed class FitProgress(CheckpointPosition start)
+sealed class FitProgress(CheckpointPosition start)
 {
     public int Epoch { get; private set; } = start.Epoch;
     /// <summary>The batch of <see cref="Epoch"/> to train first: past 0 only in the epoch a resume starts in.</summary>

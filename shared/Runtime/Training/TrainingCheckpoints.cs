@@ -9,7 +9,7 @@ namespace Recipes.Runtime.Training;
 /// other members of a process group. A state is accepted only from a run with the same seed, global batch, sample
 /// count and data, since anything else would continue a different training as if it were this one.
 /// </summary>
-internal sealed class TrainingCheckpoints(TrainerSettings settings, LocalReplicaGroup replicas, optim.Optimizer optimizer)
+sealed class TrainingCheckpoints(TrainerSettings settings, LocalReplicaGroup replicas, optim.Optimizer optimizer)
 {
     /// <summary>The checkpoint file; null when checkpoints are off.</summary>
     public string? FilePath { get; } =

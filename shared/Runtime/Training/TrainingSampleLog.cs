@@ -8,7 +8,7 @@ namespace Recipes.Runtime.Training;
 /// that a process killed mid-run leaves every line of a step it completed. Used to check that distributed training
 /// uses every sample of every batch exactly once.
 /// </summary>
-internal sealed class TrainingSampleLog : IDisposable
+sealed class TrainingSampleLog : IDisposable
 {
     readonly StreamWriter _writer;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Recipes.AnomalyDetection;
-using Recipes.Runtime.Summaries;
 using Recipes.Tests.Data;
 using Recipes.Tests.Recipes;
 

@@ -3,9 +3,7 @@ using System.Security.Cryptography;
 using Recipes.Mnist;
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Distributed.Ring;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Tests.Distributed;

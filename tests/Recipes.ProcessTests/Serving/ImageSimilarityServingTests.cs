@@ -1,6 +1,5 @@
 using System.Net;
 using Recipes.ImageSimilarity;
-using Recipes.Serving;
 using Recipes.Tests.Models;
 using static Recipes.Tests.Serving.VisionServingKit;
 

@@ -6,8 +6,6 @@ using Recipes.Mnist;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Tests.Recipes;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 using TorchSharp;
 using static Recipes.Tests.Serving.ServingTestKit;

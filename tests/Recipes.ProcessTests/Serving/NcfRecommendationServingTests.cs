@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Recipes.NcfRecommendation;
 using Recipes.Runtime.Models;
-using Recipes.Serving;
 using static Recipes.Tests.Serving.VisionServingKit;
 
 namespace Recipes.Tests.Serving;

@@ -1,6 +1,5 @@
 using System.Net;
 using Recipes.Runtime.Models;
-using Recipes.Runtime.Vision;
 using Recipes.Serving;
 using Recipes.Tests.Data;
 using Recipes.Xray;

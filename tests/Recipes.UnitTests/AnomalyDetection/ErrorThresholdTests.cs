@@ -1,5 +1,4 @@
 using Recipes.AnomalyDetection;
-using Recipes.Runtime.Metrics;
 
 namespace Recipes.Tests.AnomalyDetection;
 

@@ -1,5 +1,4 @@
 using Recipes.AnomalyDetection;
-using Recipes.Runtime.Metrics;
 using Recipes.Tests.Data;
 
 namespace Recipes.Tests.AnomalyDetection;

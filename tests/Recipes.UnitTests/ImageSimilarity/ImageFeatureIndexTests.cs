@@ -1,5 +1,5 @@
-using Recipes.Runtime.Data;
 using Recipes.ImageSimilarity;
+using Recipes.Runtime.Data;
 using Recipes.Tests.Summaries;
 
 namespace Recipes.Tests.ImageSimilarity;

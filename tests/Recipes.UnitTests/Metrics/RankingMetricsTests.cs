@@ -1,6 +1,6 @@
+using Recipes.Runtime.Metrics;
 using TorchSharp;
 using static TorchSharp.torch;
-using Recipes.Runtime.Metrics;
 
 namespace Recipes.Tests.Metrics;
 

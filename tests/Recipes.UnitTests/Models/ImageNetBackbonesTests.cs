@@ -1,8 +1,8 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.Backbones;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Recipes.Tests.Models;
 

@@ -1,5 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using Google.Protobuf;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models.Onnx;

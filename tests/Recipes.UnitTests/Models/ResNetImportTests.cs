@@ -1,10 +1,9 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
 using Recipes.Runtime.Models.ResNet;
 using Recipes.Runtime.Models.Surgery;
+using static TorchSharp.torch;
 
 namespace Recipes.Tests.Models;
 

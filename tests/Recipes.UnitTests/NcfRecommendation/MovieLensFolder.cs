@@ -1,11 +1,10 @@
 using System.IO.Compression;
 using System.Text;
-using Recipes.NcfRecommendation;
 
 namespace Recipes.Tests.NcfRecommendation;
 
 /// <summary>A temporary folder to write small MovieLens files into, deleted on dispose.</summary>
-internal sealed class MovieLensFolder : IDisposable
+sealed class MovieLensFolder : IDisposable
 {
     public MovieLensFolder()
     {

@@ -3,7 +3,6 @@ using Recipes.Runtime.Summaries;
 using Recipes.Runtime.Vision;
 using Recipes.Tests.Summaries;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Recipes.Tests.ObjectDetection;

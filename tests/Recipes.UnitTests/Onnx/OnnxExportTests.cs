@@ -1,14 +1,11 @@
 using Microsoft.ML.OnnxRuntime;
 using Recipes.Mnist;
 using Recipes.ObjectDetection;
-using Recipes.Runtime.Data;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Models.Onnx;
 using Recipes.Tests.Models;
 using Recipes.TransferLearning;
 using Recipes.Xray;
-using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 using OrtFloats = Microsoft.ML.OnnxRuntime.Tensors.Tensor<float>;

@@ -1,14 +1,12 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Recipes.Runtime.Distributed;
-using Recipes.Runtime.Models.ImageNet;
 using Recipes.Runtime.Pipelines;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Vision;
 using Recipes.Tests.Models;
 using Recipes.Tests.Summaries;
 using Recipes.TransferLearning;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Tests.Pipelines;

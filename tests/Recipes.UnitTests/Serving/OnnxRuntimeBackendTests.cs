@@ -1,9 +1,8 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using Recipes.Runtime.Data;
 using Recipes.Serving;
 using Recipes.Tests.Models;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace Recipes.Tests.Serving;
 

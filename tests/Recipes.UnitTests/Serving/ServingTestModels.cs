@@ -1,6 +1,5 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using Recipes.Serving;
+using static TorchSharp.torch;
 
 namespace Recipes.Tests.Serving;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using Recipes.Serving;
 using TorchSharp;
 using static TorchSharp.torch;
-using Recipes.Serving;
 
 namespace Recipes.Tests.Serving;
 

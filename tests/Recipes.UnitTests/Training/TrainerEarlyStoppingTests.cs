@@ -1,6 +1,5 @@
 using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Tests.Training;

@@ -1,9 +1,6 @@
 using Recipes.Mnist;
-using Recipes.Runtime.Data;
 using Recipes.Runtime.Distributed;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Tests.Training;

@@ -1,5 +1,3 @@
-using Recipes.Runtime.Models.ImageNet;
-using Recipes.Runtime.Models.Surgery;
 using Recipes.Tests.Models;
 using Recipes.TransferLearning;
 using TorchSharp;

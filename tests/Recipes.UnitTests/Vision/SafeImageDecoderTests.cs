@@ -118,7 +118,7 @@ public sealed class SafeImageDecoderTests : IDisposable
 }
 
 /// <summary>Where ../shared/data is from the test binaries (the repository root's sibling).</summary>
-internal static class SharedData
+static class SharedData
 {
     public static string Folder { get; } = Find();
 

@@ -3,7 +3,6 @@ using Recipes.Runtime.Models.ResNet;
 using Recipes.Runtime.Models.Surgery;
 using Recipes.Runtime.Vision;
 using Recipes.Xray;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Tests.Xray;

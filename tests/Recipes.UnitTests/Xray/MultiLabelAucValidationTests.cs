@@ -2,7 +2,6 @@ using Recipes.Runtime.Distributed;
 using Recipes.Runtime.Metrics;
 using Recipes.Runtime.Training;
 using Recipes.Xray;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Recipes.Tests.Xray;

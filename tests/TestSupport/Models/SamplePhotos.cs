@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Recipes.Tests.Models;
 
 /// <summary>Real photographs for the tests: the cats-dogs sample beside the repository (../shared/data).</summary>
-internal static class SamplePhotos
+static class SamplePhotos
 {
     public static string? CatsDogsFolder { get; } = Find();
 

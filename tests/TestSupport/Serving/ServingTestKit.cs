@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Recipes.Mnist;
-using Recipes.Runtime.Models;
 using Recipes.Runtime.Vision;
 using Recipes.Serving;
 using SixLabors.ImageSharp;

@@ -1,7 +1,7 @@
 namespace Recipes.Tests.Summaries;
 
 /// <summary>A fresh folder under the system temp directory, deleted with everything in it on dispose.</summary>
-internal sealed class TemporaryFolder : IDisposable
+sealed class TemporaryFolder : IDisposable
 {
     public TemporaryFolder()
     {

@@ -7,7 +7,7 @@ namespace Recipes.Tests.Vision;
 /// Pictures of any size, as a scraped folder has them: a 5:1 panorama, a 1:5 portrait strip, a 1x1 icon. Class 0
 /// draws stripes and class 1 a checkerboard (with a per-picture colour shift), so a classifier can tell them apart.
 /// </summary>
-internal static class OddImages
+static class OddImages
 {
     /// <summary>Writes a width x height picture of the class's pattern; JPEG or PNG by the extension of <paramref name="path"/>.</summary>
     public static string Write(string path, int width, int height, int pattern, int shift = 0)

@@ -4,7 +4,7 @@ using Recipes.Runtime.Vision;
 namespace Recipes.Tests.Vision;
 
 /// <summary>Frames and encoded files whose every value is known, for the vision tests.</summary>
-internal static class TestFrames
+static class TestFrames
 {
     /// <summary>Pixel (x, y) is (x, y, 7): any pixel tells where it came from.</summary>
     public static RgbFrame Coordinates(int width, int height)

@@ -10,7 +10,7 @@ namespace Recipes.Runtime.Data.Download;
 /// The trailer checked is the file's last eight bytes, so a file of several concatenated gzip members
 /// (rare for data sets) is reported as corrupt rather than silently accepted.
 /// </summary>
-internal sealed class CheckedGzipStream : Stream
+sealed class CheckedGzipStream : Stream
 {
     const int MinimumGzipLength = 18; // the fixed 10-byte header and the 8-byte trailer
 

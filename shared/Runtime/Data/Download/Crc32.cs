@@ -4,7 +4,7 @@ namespace Recipes.Runtime.Data.Download;
 /// The CRC-32 of gzip and zip (IEEE 802.3, reflected polynomial 0xEDB88320). The BCL's decompressors do not
 /// check it, so a corrupt or truncated archive would otherwise extract silently.
 /// </summary>
-internal sealed class Crc32
+sealed class Crc32
 {
     static readonly uint[] Table = BuildTable();
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using Akka.Actor;
-using Akka.Event;
 using Recipes.Runtime.IO;
 using ClusterEvents = Akka.Cluster.ClusterEvent;
 

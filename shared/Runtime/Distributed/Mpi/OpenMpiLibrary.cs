@@ -9,7 +9,7 @@ namespace Recipes.Runtime.Distributed.Mpi;
 /// (<c>MPI_COMM_WORLD</c> is <c>&amp;ompi_mpi_comm_world</c>), and <c>MPI_IN_PLACE</c> is the address 1.
 /// Not the MPI.NET package: it is Windows-only and builds against MS-MPI.
 /// </summary>
-internal sealed class OpenMpiLibrary
+sealed class OpenMpiLibrary
 {
     static readonly string[] Candidates = ["libmpi.so.40", "libmpi.so"];
     public static readonly IntPtr InPlace = 1;

@@ -56,7 +56,7 @@ public static class OptimizerCheckpoint
         }
     }
 
-    private static OptimizerHelper Serializable(optim.Optimizer optimizer)
+    static OptimizerHelper Serializable(optim.Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         return optimizer as OptimizerHelper

@@ -56,7 +56,7 @@ public static class OptimizerFactory
             : first.LearningRate;
     }
 
-    private static void Validate(OptimizerKind kind, OptimizerSettings settings)
+    static void Validate(OptimizerKind kind, OptimizerSettings settings)
     {
         RateArguments.RequireNonNegativeFinite(settings.LearningRate, nameof(settings.LearningRate));
         RateArguments.RequireNonNegativeFinite(settings.WeightDecay, nameof(settings.WeightDecay));
@@ -84,14 +84,14 @@ public static class OptimizerFactory
         }
     }
 
-    private static void RequireFraction(double value, string name, bool allowOne)
+    static void RequireFraction(double value, string name, bool allowOne)
     {
         bool inRange = value >= 0 && (allowOne ? value <= 1 : value < 1);
         if (!inRange)
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1{(allowOne ? "]" : ")")}.");
     }
 
-    private static void RequirePositive(double value, string name)
+    static void RequirePositive(double value, string name)
     {
         if (!double.IsFinite(value) || value <= 0)
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number > 0.");

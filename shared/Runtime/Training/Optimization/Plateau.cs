@@ -24,19 +24,19 @@ public enum PlateauMode
 /// </remarks>
 public sealed class Plateau : ILearningRateSchedule
 {
-    private const string RateKey = "rate";
-    private const string BestKey = "best";
-    private const string HasBestKey = "hasBest";
-    private const string WaitKey = "wait";
-    private const string CooldownKey = "cooldownRemaining";
+    const string RateKey = "rate";
+    const string BestKey = "best";
+    const string HasBestKey = "hasBest";
+    const string WaitKey = "wait";
+    const string CooldownKey = "cooldownRemaining";
 
-    private double _rate;
+    double _rate;
     // No value seen yet is kept as a flag rather than an infinite best, so the saved state stays finite
     // (JSON writers refuse infinities by default).
-    private bool _hasBest;
-    private double _best;
-    private int _wait;
-    private int _cooldownRemaining;
+    bool _hasBest;
+    double _best;
+    int _wait;
+    int _cooldownRemaining;
 
     public Plateau(
         double initialRate,
@@ -112,7 +112,7 @@ public sealed class Plateau : ILearningRateSchedule
         }
     }
 
-    private bool Improves(double value)
+    bool Improves(double value)
     {
         if (double.IsNaN(value))
             return false;

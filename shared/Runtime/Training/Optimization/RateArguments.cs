@@ -1,7 +1,7 @@
 namespace Recipes.Runtime.Training.Optimization;
 
 /// <summary>Argument checks shared by the schedules and the optimizer factory, with messages naming the argument.</summary>
-internal static class RateArguments
+static class RateArguments
 {
     public static void RequireNonNegativeFinite(double value, string name)
     {

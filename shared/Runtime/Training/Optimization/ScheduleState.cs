@@ -6,7 +6,7 @@ namespace Recipes.Runtime.Training.Optimization;
 /// Reads a schedule's saved state back, refusing state that belongs to another schedule: a checkpoint
 /// restored into the wrong configuration must fail loudly rather than resume with half-right counters.
 /// </summary>
-internal static class ScheduleState
+static class ScheduleState
 {
     public static readonly IReadOnlyDictionary<string, double> Empty = new Dictionary<string, double>();
 

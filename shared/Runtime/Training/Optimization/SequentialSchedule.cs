@@ -10,11 +10,11 @@ namespace Recipes.Runtime.Training.Optimization;
 /// </summary>
 public sealed class SequentialSchedule : ILearningRateSchedule
 {
-    private const string StagePrefix = "stage";
+    const string StagePrefix = "stage";
 
-    private readonly List<Stage> _stages = [];
+    readonly List<Stage> _stages = [];
 
-    private sealed record Stage(ILearningRateSchedule Schedule, int StartIteration, long EndIteration, int StartEpoch);
+    sealed record Stage(ILearningRateSchedule Schedule, int StartIteration, long EndIteration, int StartEpoch);
 
     public SequentialSchedule(int iterationsPerEpoch)
     {
@@ -93,7 +93,7 @@ public sealed class SequentialSchedule : ILearningRateSchedule
         stage.Schedule.EpochEnded(epoch - stage.StartEpoch, monitoredValue);
     }
 
-    private Stage StageOwning(long iteration)
+    Stage StageOwning(long iteration)
     {
         if (_stages.Count == 0)
             throw new InvalidOperationException("The sequential schedule is empty: Add at least one schedule before training.");
@@ -147,7 +147,7 @@ public sealed class SequentialSchedule : ILearningRateSchedule
         }
     }
 
-    private int StageIndexOf(string key, out string childKey)
+    int StageIndexOf(string key, out string childKey)
     {
         childKey = "";
         if (!key.StartsWith(StagePrefix, StringComparison.Ordinal))

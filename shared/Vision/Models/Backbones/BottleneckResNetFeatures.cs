@@ -9,7 +9,7 @@ namespace Recipes.Runtime.Models.Backbones;
 /// the stride, 1x1 convolution to <c>4 * width</c>, each with batch norm; the shortcut is the input, or
 /// <c>downsample</c> (1x1 convolution with the stride, batch norm) where the shape changes.
 /// </summary>
-internal sealed class Bottleneck : Module<Tensor, Tensor>
+sealed class Bottleneck : Module<Tensor, Tensor>
 {
     public const int Expansion = 4;
 
@@ -57,7 +57,7 @@ internal sealed class Bottleneck : Module<Tensor, Tensor>
 /// A bottleneck ResNet feature extractor with torchvision's module names (conv1, bn1, layer1..layer4, each a sequence
 /// of blocks named 0, 1, ...), without the average pooling and classifier: it returns the last feature map.
 /// </summary>
-internal sealed class BottleneckResNetFeatures : Module<Tensor, Tensor>
+sealed class BottleneckResNetFeatures : Module<Tensor, Tensor>
 {
     static readonly int[] StageWidths = [64, 128, 256, 512];
 

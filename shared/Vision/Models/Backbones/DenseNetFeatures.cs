@@ -9,7 +9,7 @@ namespace Recipes.Runtime.Models.Backbones;
 /// <c>bottleneckWidth * growthRate</c> channels, then a 3x3 convolution to <c>growthRate</c> new channels,
 /// each preceded by batch norm and ReLU. Its input is every earlier feature map of the block, concatenated.
 /// </summary>
-internal sealed class DenseLayer : Module<Tensor, Tensor>
+sealed class DenseLayer : Module<Tensor, Tensor>
 {
     readonly BatchNorm2d norm1;
     readonly ReLU relu1;
@@ -46,7 +46,7 @@ internal sealed class DenseLayer : Module<Tensor, Tensor>
 /// concatenation of the block's input and every earlier layer's output; the block returns all of them
 /// concatenated, <c>inputChannels + N * growthRate</c> channels.
 /// </summary>
-internal sealed class DenseBlock : Module<Tensor, Tensor>
+sealed class DenseBlock : Module<Tensor, Tensor>
 {
     readonly DenseLayer[] _layers;
 
@@ -88,7 +88,7 @@ internal sealed class DenseBlock : Module<Tensor, Tensor>
 /// relu0, pool0, denseblock1, transition1, ..., denseblockN, norm5), followed by the ReLU that torchvision's
 /// <c>DenseNet.forward</c> applies before pooling.
 /// </summary>
-internal sealed class DenseNetFeatures : Module<Tensor, Tensor>
+sealed class DenseNetFeatures : Module<Tensor, Tensor>
 {
     readonly Sequential features;
 

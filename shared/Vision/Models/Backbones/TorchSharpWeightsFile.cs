@@ -14,7 +14,7 @@ namespace Recipes.Runtime.Models.Backbones;
 /// This reader first indexes every header (skipping the data), so the file can be checked against the module
 /// as a whole, and then reads only the data that is needed.
 /// </remarks>
-internal sealed class TorchSharpWeightsFile : IDisposable
+sealed class TorchSharpWeightsFile : IDisposable
 {
     // Far above any real network (the largest torchvision tensors have 4 dimensions), and low enough that a
     // file of another format is caught on its first header instead of asking for an absurd allocation.

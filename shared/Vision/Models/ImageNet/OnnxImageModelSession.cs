@@ -1,8 +1,8 @@
-using Microsoft.ML.OnnxRuntime;
-using DenseOnnxTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 using Recipes.Runtime.Data;
 using Recipes.Runtime.Models.Onnx;
+using DenseOnnxTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 
 namespace Recipes.Runtime.Models.ImageNet;
 

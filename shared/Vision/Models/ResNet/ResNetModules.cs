@@ -143,7 +143,7 @@ public sealed class GlobalAveragePooling : Module<Tensor, Tensor>, IOnnxExportab
 }
 
 /// <summary>
-/// Builds a basic-block ResNet as a <see cref="Sequential"/> of named stages, so graph surgery can cut and
+/// Builds a basic-block ResNet as a <c>Sequential</c> of named stages, so graph surgery can cut and
 /// freeze by name: <c>stem</c>, <c>layer1</c> .. <c>layerN</c> (each a sequence of blocks named
 /// <c>0</c>, <c>1</c>, ...; a block is addressed as <c>layer3.1</c>) and <c>pool</c>, whose output is the
 /// feature vector [N, <see cref="ResNetLayout.FeatureLength"/>].

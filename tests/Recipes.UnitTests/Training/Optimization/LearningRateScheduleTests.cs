@@ -4,7 +4,7 @@ namespace Recipes.Tests.Training.Optimization;
 
 public class LearningRateScheduleTests
 {
-    private const double Tolerance = 1e-15;
+    const double Tolerance = 1e-15;
 
     [Fact]
     public void Constant_rate_is_the_same_at_every_step_and_epoch()

@@ -7,12 +7,12 @@ namespace Recipes.Tests.Training.Optimization;
 
 public class OptimizerCheckpointTests
 {
-    private static readonly OptimizerSettings Settings = new(0.1) { Momentum = 0.9 };
+    static readonly OptimizerSettings Settings = new(0.1) { Momentum = 0.9 };
 
-    private static Parameter NewParameter() => new(tensor(new[] { 1.0, -2.0 }, dtype: float64));
+    static Parameter NewParameter() => new(tensor(new[] { 1.0, -2.0 }, dtype: float64));
 
     // Loss = sum(w^2), gradient 2w.
-    private static void Step(optim.Optimizer optimizer, Parameter weights)
+    static void Step(optim.Optimizer optimizer, Parameter weights)
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
@@ -20,7 +20,7 @@ public class OptimizerCheckpointTests
         optimizer.step();
     }
 
-    private static byte[] StateAfterOneStep(OptimizerKind kind, Parameter weights)
+    static byte[] StateAfterOneStep(OptimizerKind kind, Parameter weights)
     {
         using var optimizer = OptimizerFactory.Create(kind, [weights], Settings);
         Step(optimizer, weights);

@@ -6,17 +6,17 @@ namespace Recipes.Tests.Training.Optimization;
 
 public class OptimizerFactoryTests
 {
-    private const double Tolerance = 1e-12;
+    const double Tolerance = 1e-12;
 
     // Loss = sum(Coefficients * w): its gradient is Coefficients whatever w is, so updates are easy to work out by hand.
-    private static readonly double[] Coefficients = [3.0, 0.5];
-    private static readonly double[] Start = [1.0, -2.0];
+    static readonly double[] Coefficients = [3.0, 0.5];
+    static readonly double[] Start = [1.0, -2.0];
 
-    private static Parameter NewParameter(double[] values) => new(tensor(values, dtype: float64));
+    static Parameter NewParameter(double[] values) => new(tensor(values, dtype: float64));
 
-    private static double[] Values(Tensor tensor) => tensor.detach().data<double>().ToArray();
+    static double[] Values(Tensor tensor) => tensor.detach().data<double>().ToArray();
 
-    private static void LinearLossStep(optim.Optimizer optimizer, Parameter weights)
+    static void LinearLossStep(optim.Optimizer optimizer, Parameter weights)
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
@@ -26,7 +26,7 @@ public class OptimizerFactoryTests
     }
 
     // Loss = sum(Coefficients * w^2): the gradient 2 * Coefficients * w depends on w, so optimizer state matters.
-    private static void QuadraticLossStep(optim.Optimizer optimizer, Parameter weights)
+    static void QuadraticLossStep(optim.Optimizer optimizer, Parameter weights)
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
@@ -35,7 +35,7 @@ public class OptimizerFactoryTests
         optimizer.step();
     }
 
-    private static void AssertClose(double[] expected, double[] actual, double tolerance = Tolerance)
+    static void AssertClose(double[] expected, double[] actual, double tolerance = Tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int index = 0; index < expected.Length; index++)

@@ -4,7 +4,7 @@ namespace Recipes.Tests.Training.Optimization;
 
 public class PlateauTests
 {
-    private const double Tolerance = 1e-15;
+    const double Tolerance = 1e-15;
 
     [Fact]
     public void Patience_cooldown_and_minimum_rate_step_by_step()

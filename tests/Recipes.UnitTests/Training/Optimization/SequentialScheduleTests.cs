@@ -4,10 +4,10 @@ namespace Recipes.Tests.Training.Optimization;
 
 public class SequentialScheduleTests
 {
-    private const double Tolerance = 1e-15;
+    const double Tolerance = 1e-15;
 
     /// <summary>Records what a child is told, to check the local clocks the sequence hands it.</summary>
-    private sealed class RecordingSchedule(double rate) : ILearningRateSchedule
+    sealed class RecordingSchedule(double rate) : ILearningRateSchedule
     {
         public List<(int Iteration, int Epoch)> Asked { get; } = [];
         public List<(int Epoch, double Value)> Ended { get; } = [];
