@@ -13,7 +13,7 @@ using Recipes.Runtime.Models;
 using Recipes.Runtime.Recipes;
 using Recipes.Runtime.Training;
 using Recipes.Runtime.Training.Optimization;
-using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 var cli = new RecipeCommandLine("myrecipe", "Train a small network on generated spirals, evaluate it, save it and predict.",

@@ -1,11 +1,10 @@
-using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace MyRecipe;
 
 /// <summary>
-/// A multi-layer perceptron: two hidden layers of <paramref name="hidden"/> units with ReLU, and one output
+/// A multi-layer perceptron: two hidden layers of <c>hidden</c> units with ReLU, and one output
 /// (logit) per class. Replace it with your own network; the trainer only needs a Module from input to output.
 /// </summary>
 public sealed class SpiralClassifier : Module<Tensor, Tensor>
