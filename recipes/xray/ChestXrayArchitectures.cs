@@ -20,12 +20,13 @@ public static class ChestXrayArchitectures
     public static IReadOnlyList<string> Names { get; } = [ResNet18, ResNet50, DenseNet121];
 
     /// <summary>A new network for training: the backbone with its ImageNet weights where it has them.</summary>
-    public static ChestXrayNetwork Create(string architecture, int findings, string? weightsFile, TextWriter log) =>
-        Build(architecture, findings, pretrained: true, weightsFile, log);
+    /// <param name="dropoutStream">Seeds the dropout masks: one per replica of a data-parallel run.</param>
+    public static ChestXrayNetwork Create(string architecture, int findings, string? weightsFile, TextWriter log, long dropoutStream = 0) =>
+        Build(architecture, findings, pretrained: true, weightsFile, log, dropoutStream);
 
     /// <summary>The same network with placeholder weights, for loading saved weights into.</summary>
     public static ChestXrayNetwork CreateEmpty(string architecture, int findings) =>
-        Build(architecture, findings, pretrained: false, weightsFile: null, TextWriter.Null);
+        Build(architecture, findings, pretrained: false, weightsFile: null, TextWriter.Null, dropoutStream: 0);
 
     /// <summary>The network a saved model describes, ready for its weights (<c>SavedModel&lt;ChestXrayModelDescription&gt;.Load</c>):
     /// frozen as it was trained, in evaluation mode.</summary>
@@ -45,7 +46,7 @@ public static class ChestXrayArchitectures
         }
     }
 
-    static ChestXrayNetwork Build(string architecture, int findings, bool pretrained, string? weightsFile, TextWriter log)
+    static ChestXrayNetwork Build(string architecture, int findings, bool pretrained, string? weightsFile, TextWriter log, long dropoutStream)
     {
         switch (architecture)
         {
@@ -68,7 +69,7 @@ public static class ChestXrayArchitectures
                     normalisation = new InputNormalisation([2, 1, 0], zeros(1, 3, ImageNetResNet18.ImageSize, ImageNetResNet18.ImageSize), ones(1, 1, 1, 1));
                 }
                 var stages = GraphSurgery.CutAt(backbone, ResNetBackbone.StageName(3));
-                return new ChestXrayNetwork(normalisation, stages, ResNetLayout.CntkImageNetResNet18.FeatureLength, findings);
+                return new ChestXrayNetwork(normalisation, stages, ResNetLayout.CntkImageNetResNet18.FeatureLength, findings, dropoutStream: dropoutStream);
             }
             case ResNet50:
             case DenseNet121:
@@ -82,7 +83,7 @@ public static class ChestXrayArchitectures
                 else if (pretrained)
                     log.WriteLine($"warning: {architecture} starts from RANDOM weights (no --weights FILE given: bring ImageNet weights in TorchSharp's format); expect far lower AUC than with ImageNet weights");
                 var stages = backbone.Features as Sequential ?? nn.Sequential(("backbone", backbone.Features));
-                return new ChestXrayNetwork(InputNormalisation.TorchvisionImageNet(), stages, backbone.Channels, findings);
+                return new ChestXrayNetwork(InputNormalisation.TorchvisionImageNet(), stages, backbone.Channels, findings, dropoutStream: dropoutStream);
             }
             default:
                 throw new ArgumentException($"unknown architecture '{architecture}' (known: {string.Join(", ", Names)})");

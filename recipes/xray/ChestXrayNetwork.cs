@@ -1,3 +1,4 @@
+using Recipes.Runtime.Models;
 using Recipes.Runtime.Models.Backbones;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ public sealed partial class ChestXrayNetwork : nn.Module<Tensor, Tensor>
 {
     readonly InputNormalisation normalise;
     readonly Sequential features;
-    readonly Dropout dropout;
+    readonly SeededDropout dropout;
     readonly Linear classifier;
     readonly List<(string Name, nn.Module<Tensor, Tensor> Stage)> _stages;
     int _frozenStages;
@@ -28,12 +29,15 @@ public sealed partial class ChestXrayNetwork : nn.Module<Tensor, Tensor>
     /// <param name="normalisation">What the backbone expects of 0..255 RGB pixels.</param>
     /// <param name="features">The backbone's stages in order, ending with the last feature map (no pooling).</param>
     /// <param name="featureChannels">Channels of that feature map.</param>
-    public ChestXrayNetwork(InputNormalisation normalisation, Sequential features, int featureChannels, int findings, double dropoutRate = 0.2)
+    /// <param name="dropoutStream">Seeds the dropout masks; each replica of a data-parallel run needs its own, so
+    /// that a run repeats whatever order the replica threads run in (libtorch's one global generator would not).</param>
+    public ChestXrayNetwork(InputNormalisation normalisation, Sequential features, int featureChannels, int findings, double dropoutRate = 0.2,
+        long dropoutStream = 0)
         : base(nameof(ChestXrayNetwork))
     {
         normalise = normalisation;
         this.features = features;
-        dropout = nn.Dropout(dropoutRate);
+        dropout = new SeededDropout(dropoutRate, dropoutStream);
         classifier = nn.Linear(featureChannels, findings);
         RegisterComponents();
         _stages = features.named_children().Select(child => (child.name, (nn.Module<Tensor, Tensor>)child.module)).ToList();

@@ -69,9 +69,11 @@ static int Train(CommonOptions options, XraySettings settings, CancellationToken
 
     // 3. Model: the backbone's convolutional stages, global average pooling, Dropout(0.2), Dense(14); the stages
     //    up to --freeze-up-to keep their ImageNet weights. Loss: binary cross-entropy on the 14 logits, each
-    //    finding's positives optionally weighted by how rare they are (--class-weights).
-    ChestXrayNetwork CreateNetwork() =>
-        ChestXrayArchitectures.Create(settings.Architecture, findings.Count, settings.WeightsFile, TextWriter.Null).FreezeUpTo(settings.FreezeUpTo);
+    //    finding's positives optionally weighted by how rare they are (--class-weights). Each replica of
+    //    --master local[N] draws its dropout masks from its own seeded stream, so the same command trains the same model.
+    int replicasBuilt = 0;
+    ChestXrayNetwork CreateNetwork() => ChestXrayArchitectures.Create(settings.Architecture, findings.Count, settings.WeightsFile, TextWriter.Null,
+        dropoutStream: options.Seed * 1000L + replicasBuilt++).FreezeUpTo(settings.FreezeUpTo);
     using (var described = ChestXrayArchitectures.Create(settings.Architecture, findings.Count, settings.WeightsFile, Console.Out).FreezeUpTo(settings.FreezeUpTo))
         Console.WriteLine($"Model: {settings.Architecture}, stages {string.Join(" ", described.StageNames)} (frozen up to {settings.FreezeUpTo ?? "none"}), " +
                           $"GAP, Dropout(0.2), Dense({described.FeatureChannels} -> {findings.Count})");

@@ -279,6 +279,7 @@ public sealed class OnnxGraphBuilder
                     throw new NotSupportedException($"ONNX export: Flatten up to dimension {flatten.end_dim} (only to the last)");
                 return Flatten(input, flatten.start_dim);
             case Dropout:
+            case SeededDropout:
             case Identity:
                 return input; // evaluation mode: the identity
             default:
