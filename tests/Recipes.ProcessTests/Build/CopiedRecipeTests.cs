@@ -50,20 +50,7 @@ public sealed class CopiedRecipeTests(RuntimePackageFeed feed) : IClassFixture<R
     [Fact]
     public void Mnist_copied_out_of_the_repository_builds_against_the_packages_and_trains_an_epoch()
     {
-        string copy = Path.Combine(feed.Root, "mnist");
-        CopyFolder(Path.Combine(feed.Repository, "recipes", "mnist"), copy);
-        string project = Path.Combine(copy, "Mnist.csproj");
-        ApplyTheDocumentedChange(project);
-
-        var build = feed.Dotnet(copy, BuildLimit, "build", "-c", "Release", "--disable-build-servers", "-nodeReuse:false");
-        Assert.True(build.ExitCode == 0, "dotnet build of the copy failed:\n" + build.Output + build.Errors);
-        string output = Path.Combine(copy, "bin", "Release", "net10.0");
-        Assert.True(File.Exists(Path.Combine(output, "mnist.dll")), build.Output);
-
-        string results = Path.Combine(feed.Root, "mnist-results");
-        var run = feed.Dotnet(copy, RunLimit, Path.Combine(output, "mnist.dll"),
-            "--offline", "--epochs", "1", "--max-samples", "500", "--output", results, "--cache", Path.Combine(feed.Root, "cache"));
-        Assert.True(run.ExitCode == 0, "the copied mnist failed:\n" + run.Output + run.Errors);
+        var (output, results) = CopyBuildAndRun("mnist", "Mnist.csproj", "--offline", "--epochs", "1", "--max-samples", "500");
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(results, "metrics.json")));
         Assert.Equal("mnist", metrics.RootElement.GetProperty("recipe").GetString());
         Assert.Equal(1, metrics.RootElement.GetProperty("epochs").GetInt32());
@@ -77,6 +64,41 @@ public sealed class CopiedRecipeTests(RuntimePackageFeed feed) : IClassFixture<R
             File.Copy(Path.Combine(output, "libLibTorchSharp.so"), glue, overwrite: true);
             Assert.NotEqual(LibTorchSharpPatcher.Outcome.Patched, LibTorchSharpPatcher.PatchIfNeeded(glue, system));
         }
+    }
+
+    [Fact]
+    public void Transfer_learning_copied_out_of_the_repository_finds_the_pretrained_ResNet_18_and_trains_its_head()
+    {
+        // The vision recipes start from the ImageNet ResNet-18, whose files come from a package of their own that
+        // the recipe's project names: copied out, the recipe must still find them in its output folder.
+        var (output, results) = CopyBuildAndRun("transfer-learning", "TransferLearning.csproj",
+            "--offline", "--epochs", "1", "--batch-size", "8", "--max-samples", "16");
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(output, "DnnImageModels"), "*.onnx", SearchOption.AllDirectories));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(results, "metrics.json")));
+        Assert.Equal("transfer-learning", metrics.RootElement.GetProperty("recipe").GetString());
+        Assert.True(metrics.RootElement.GetProperty("metrics").TryGetProperty("test_accuracy", out _), metrics.RootElement.ToString());
+        Assert.True(File.Exists(Path.Combine(results, "model.bin")));
+    }
+
+    /// <summary>Copies recipes/<paramref name="recipe"/> out of the repository, applies the documented change to its
+    /// project file, builds it against the packed runtime and runs it with <paramref name="arguments"/>; returns its
+    /// output folder and the folder its results went to.</summary>
+    (string Output, string Results) CopyBuildAndRun(string recipe, string projectFile, params string[] arguments)
+    {
+        string copy = Path.Combine(feed.Root, recipe);
+        CopyFolder(Path.Combine(feed.Repository, "recipes", recipe), copy);
+        ApplyTheDocumentedChange(Path.Combine(copy, projectFile));
+
+        var build = feed.Dotnet(copy, BuildLimit, "build", "-c", "Release", "--disable-build-servers", "-nodeReuse:false");
+        Assert.True(build.ExitCode == 0, $"dotnet build of the copied {recipe} failed:\n" + build.Output + build.Errors);
+        string output = Path.Combine(copy, "bin", "Release", "net10.0");
+        string assembly = Path.Combine(output, recipe + ".dll");
+        Assert.True(File.Exists(assembly), build.Output);
+
+        string results = Path.Combine(feed.Root, recipe + "-results");
+        var run = feed.Dotnet(copy, RunLimit, [assembly, .. arguments, "--output", results, "--cache", Path.Combine(feed.Root, "cache")]);
+        Assert.True(run.ExitCode == 0, $"the copied {recipe} failed:\n" + run.Output + run.Errors);
+        return (output, results);
     }
 
     [Fact]
@@ -134,13 +156,21 @@ public sealed class CopiedRecipeTests(RuntimePackageFeed feed) : IClassFixture<R
         Assert.True(alternative is not null, $"{project}: no commented-out ItemGroup of PackageReferences to switch to");
         var packageGroup = XElement.Parse(alternative!.Value.Trim());
         var packages = packageGroup.Elements("PackageReference").ToList();
+        static string Name(XElement reference) => reference.Attribute("Include")!.Value;
+        var runtimePackages = packages.Where(package => Name(package).StartsWith("Recipes.", StringComparison.Ordinal)).ToList();
         // Every project the recipe referenced is there as a package of the same name, at the version the runtime is packed at.
-        Assert.Equal(referenced.OrderBy(name => name), packages.Select(package => package.Attribute("Include")!.Value).OrderBy(name => name));
-        foreach (var package in packages)
+        Assert.Equal(referenced.OrderBy(name => name), runtimePackages.Select(Name).OrderBy(name => name));
+        foreach (var package in runtimePackages)
         {
             Assert.Equal(feed.DefaultVersion, package.Attribute("Version")!.Value);
             package.SetAttributeValue("Version", feed.Version);
         }
+        // Any other package of the replaced group (the ResNet-18 files) is there too, now with its version: outside
+        // the repository no Directory.Packages.props gives it one.
+        var otherPackages = projectReferences.SelectMany(group => group.Elements("PackageReference")).Select(Name).ToList();
+        Assert.Equal(otherPackages.OrderBy(name => name), packages.Except(runtimePackages).Select(Name).OrderBy(name => name));
+        foreach (var package in packages.Except(runtimePackages))
+            Assert.False(string.IsNullOrEmpty(package.Attribute("Version")?.Value), $"{Name(package)} has no version");
         alternative.ReplaceWith(packageGroup);
         foreach (var group in projectReferences) group.Remove();
         document.Save(project);
