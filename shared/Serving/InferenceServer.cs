@@ -42,9 +42,17 @@ public sealed record ServeSettings
     /// <summary>
     /// While connections are open, a stop keeps listening at least this long after saying not ready: a request whose
     /// bytes were on the way when the signal came (sent, not yet parsed into a request) is answered, and a load
-    /// balancer has time to see the readiness probe fail. Without open connections the stop does not wait for it.
+    /// balancer has time to see the readiness probe fail. Without open connections the stop waits only the
+    /// <see cref="AcceptGrace"/>.
     /// </summary>
     public TimeSpan DrainGrace { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// However idle the server looks, a stop keeps listening this long: a client's connection can be complete in the
+    /// kernel (and its request sent) before Kestrel's accept loop has taken it, so no connection is counted yet, and
+    /// closing the listener then resets it. On a busy machine (CI) that gap was long enough to cut a request.
+    /// </summary>
+    public TimeSpan AcceptGrace { get; init; } = TimeSpan.FromMilliseconds(500);
 }
 
 /// <summary>
@@ -91,6 +99,7 @@ public sealed class InferenceServer : IAsyncDisposable
         _apiKey = settings.ApiKey is { } key ? Encoding.UTF8.GetBytes(key) : null;
         _decoder = new SafeImageDecoder(new ImageDecodingLimits { MaxPixels = settings.MaxImagePixels, MaxFileBytes = settings.MaxBodyBytes });
         Metrics = new ServingMetrics();
+        Metrics.TrackRequestsInFlight(() => Volatile.Read(ref _inFlight));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production, ApplicationName = ServerName });
         builder.Logging.ClearProviders(); // errors are logged here, one line each; the framework's logs would repeat them
@@ -190,11 +199,12 @@ public sealed class InferenceServer : IAsyncDisposable
     ];
 
     /// <summary>
-    /// Says not ready, keeps listening while connections are open for the drain grace and then until the requests in
-    /// flight are answered (up to the drain timeout), then stops listening and disposes the model. Waiting before
-    /// Kestrel's own stop matters: Kestrel's shutdown cancels the pending reads of every connection, so a request whose
-    /// body is still arriving, or whose first bytes are sent but not yet parsed (no middleware has seen it, so it is
-    /// not counted in flight), is cut off; both were seen in CI under load. The readiness probe turning false first is
+    /// Says not ready, keeps listening for the accept grace (and while connections are open for the drain grace), then
+    /// until the requests in flight are answered (up to the drain timeout), then stops listening and disposes the model.
+    /// Waiting before Kestrel's own stop matters: Kestrel's shutdown cancels the pending reads of every connection and
+    /// closing the listener resets the connections not yet accepted, so a request whose body is still arriving, or
+    /// whose first bytes are sent but not yet parsed (no middleware has seen it, so it is not counted in flight), is cut
+    /// off; all three were seen in CI under load. The readiness probe turning false first is
     /// also what a load balancer needs to stop sending new requests.
     /// </summary>
     public async Task StopAsync()
@@ -208,7 +218,8 @@ public sealed class InferenceServer : IAsyncDisposable
         var drainStarted = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(drainStarted) < _settings.DrainTimeout)
         {
-            bool inGrace = Volatile.Read(ref _openConnections) > 0 && Stopwatch.GetElapsedTime(drainStarted) < _settings.DrainGrace;
+            var elapsed = Stopwatch.GetElapsedTime(drainStarted);
+            bool inGrace = elapsed < _settings.AcceptGrace || (Volatile.Read(ref _openConnections) > 0 && elapsed < _settings.DrainGrace);
             if (!inGrace && Volatile.Read(ref _inFlight) == 0) break;
             await Task.Delay(20);
         }

@@ -5,7 +5,7 @@ namespace Recipes.Serving;
 /// <summary>
 /// The service's Prometheus metrics, in a registry of their own (several services in one test process do not
 /// mix their counts): requests and their latency per model, endpoint and status; the model's batch sizes and
-/// batch times; the queue length, read when Prometheus scrapes; and the process's .NET figures (memory, GC, CPU).
+/// batch times; the queue length and the requests in flight, read when Prometheus scrapes; and the process's .NET figures (memory, GC, CPU).
 /// </summary>
 public sealed class ServingMetrics
 {
@@ -14,6 +14,7 @@ public sealed class ServingMetrics
     readonly Histogram _batchRows;
     readonly Histogram _batchSeconds;
     readonly Gauge _queueLength;
+    readonly Gauge _inFlight;
 
     public ServingMetrics()
     {
@@ -29,6 +30,7 @@ public sealed class ServingMetrics
         _batchSeconds = factory.CreateHistogram("recipes_serving_batch_duration_seconds", "Time of each forward pass",
             ["model"], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
         _queueLength = factory.CreateGauge("recipes_serving_queue_length", "Requests waiting for a model copy", ["model"]);
+        _inFlight = factory.CreateGauge("recipes_serving_requests_in_flight", "HTTP requests being answered (a scrape counts itself)");
     }
 
     public CollectorRegistry Registry { get; }
@@ -45,6 +47,9 @@ public sealed class ServingMetrics
         _batchRows.WithLabels(model).Observe(rows);
         _batchSeconds.WithLabels(model).Observe(elapsed.TotalSeconds);
     }
+
+    /// <summary>Reports the requests being answered at every scrape (a drain waits for them to reach 0).</summary>
+    public void TrackRequestsInFlight(Func<int> inFlight) => Registry.AddBeforeCollectCallback(() => _inFlight.Set(inFlight()));
 
     /// <summary>Reports the model's queue length at every scrape.</summary>
     public void TrackQueue(string model, Func<int> queueLength) =>

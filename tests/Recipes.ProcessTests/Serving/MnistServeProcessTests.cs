@@ -164,9 +164,12 @@ public sealed class MnistServeProcessTests(TrainedMnistFixture trained) : IClass
         using var digit = Digit(4);
         var body = new TrickledContent(Png(digit));
 
-        // The request is under way (headers and half the image sent) when the signal comes; the rest follows after it.
+        // The request is under way (headers and half the image sent, and the server answering it) when the signal
+        // comes; the rest of the image follows after it. The server's own gauge says when it has the request: the
+        // client having sent bytes does not (they may still wait in the kernel for Kestrel's accept loop).
         var inFlight = client.PostAsync("/predict", body);
         await body.HalfSent.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        await WaitForRequestsInFlightAsync(address, expected: 2, TimeSpan.FromMinutes(1)); // the POST and the scrape itself
         serve.Terminate();
         await Task.Delay(500);
         body.SendTheRest.SetResult();
@@ -183,6 +186,21 @@ public sealed class MnistServeProcessTests(TrainedMnistFixture trained) : IClass
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("no saved model", run.Errors);
         Assert.DoesNotContain("   at ", run.Errors);
+    }
+
+    static async Task WaitForRequestsInFlightAsync(Uri address, int expected, TimeSpan timeout)
+    {
+        using var scraper = Client(address);
+        var deadline = DateTime.UtcNow + timeout;
+        string line = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            string metrics = await scraper.GetStringAsync("/metrics");
+            line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("recipes_serving_requests_in_flight ", StringComparison.Ordinal)) ?? "(no gauge)";
+            if (line == $"recipes_serving_requests_in_flight {expected}") return;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"the server never had {expected} requests in flight; last: {line}");
     }
 
     static double[] Probabilities(LeNet5 model, byte[] encoded, MnistModelDescription info)

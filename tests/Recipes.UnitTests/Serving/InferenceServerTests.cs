@@ -236,6 +236,7 @@ public sealed class InferenceServerTests(ServedDigitsFixture served) : IClassFix
         Assert.True(Scrape(text, "recipes_serving_request_duration_seconds_count", "/predict", "200") >= 3);
         Assert.Contains("recipes_serving_request_duration_seconds_bucket{model=\"digits\",endpoint=\"/predict\",status=\"200\",le=\"", text);
         Assert.Contains($"recipes_serving_queue_length{{model=\"{Model}\"}} 0", text);
+        Assert.Contains("\nrecipes_serving_requests_in_flight 1\n", text); // the scrape itself; the answered ones are done
         Assert.Contains("process_working_set_bytes", text);
     }
 
