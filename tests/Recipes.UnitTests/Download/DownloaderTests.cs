@@ -313,14 +313,15 @@ public sealed class DownloaderTests : IDisposable
         Assert.Equal(1, server.RequestCount);
     }
 
-    [Fact(Timeout = TestTimeoutMs)]
+    [Fact(Timeout = 3 * TestTimeoutMs)] // 4 s when the machine is idle; CI's load stretched its old 1.8 s to 17 s
     public async Task A_slow_transfer_that_keeps_sending_outlasts_the_stall_timeout()
     {
-        // 12 pieces 150 ms apart take about 1.8 s in all, longer than the 1 s timeout, but no gap comes near it:
-        // the timeout is for silence, not for the whole transfer.
-        await using var server = new LocalFileServer(content) { Trickle = (12, TimeSpan.FromMilliseconds(150)) };
+        // 16 pieces 250 ms apart take about 4 s in all, longer than the 3 s timeout, but no gap comes near it: the
+        // timeout is for silence, not for the whole transfer. The margin is wide (12x) because CI runs these tests
+        // beside training processes on 2 cores, where one 150 ms gap once stretched past a 1 s timeout.
+        await using var server = new LocalFileServer(content) { Trickle = (16, TimeSpan.FromMilliseconds(250)) };
 
-        string path = await NewDownloader(maxAttempts: 1, stallSeconds: 1).FetchAsync(FileOn(server));
+        string path = await NewDownloader(maxAttempts: 1, stallSeconds: 3).FetchAsync(FileOn(server));
 
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
     }
