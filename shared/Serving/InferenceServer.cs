@@ -50,7 +50,8 @@ public sealed record ServeSettings
     /// <summary>
     /// However idle the server looks, a stop keeps listening this long: a client's connection can be complete in the
     /// kernel (and its request sent) before Kestrel's accept loop has taken it, so no connection is counted yet, and
-    /// closing the listener then resets it. On a busy machine (CI) that gap was long enough to cut a request.
+    /// closing the listener then resets it. On a busy machine that is the likeliest reason a request was still cut in CI
+    /// after the drain grace was in place.
     /// </summary>
     public TimeSpan AcceptGrace { get; init; } = TimeSpan.FromMilliseconds(500);
 }
@@ -204,7 +205,7 @@ public sealed class InferenceServer : IAsyncDisposable
     /// Waiting before Kestrel's own stop matters: Kestrel's shutdown cancels the pending reads of every connection and
     /// closing the listener resets the connections not yet accepted, so a request whose body is still arriving, or
     /// whose first bytes are sent but not yet parsed (no middleware has seen it, so it is not counted in flight), is cut
-    /// off; all three were seen in CI under load. The readiness probe turning false first is
+    /// off; the first two were seen in CI under load, the third is inferred from a later failure there. The readiness probe turning false first is
     /// also what a load balancer needs to stop sending new requests.
     /// </summary>
     public async Task StopAsync()
