@@ -317,8 +317,10 @@ public sealed class DownloaderTests : IDisposable
     public async Task A_slow_transfer_that_keeps_sending_outlasts_the_stall_timeout()
     {
         // 16 pieces 250 ms apart take about 4 s in all, longer than the 3 s timeout, but no gap comes near it: the
-        // timeout is for silence, not for the whole transfer. The margin is wide (12x) because CI runs these tests
-        // beside training processes on 2 cores, where one 150 ms gap once stretched past a 1 s timeout.
+        // timeout is for silence, not for the whole transfer. It failed twice in CI ("no data received") while the
+        // test server paused on the thread pool, which the other unit tests starve: the server now pauses on a thread
+        // of its own (LocalFileServer), and with 40 pool threads blocked for 5 s this test still passed (it failed so
+        // with the old server).
         await using var server = new LocalFileServer(content) { Trickle = (16, TimeSpan.FromMilliseconds(250)) };
 
         string path = await NewDownloader(maxAttempts: 1, stallSeconds: 3).FetchAsync(FileOn(server));

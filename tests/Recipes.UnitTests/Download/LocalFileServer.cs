@@ -19,8 +19,8 @@ sealed class LocalFileServer : IAsyncDisposable
     readonly TcpListener listener;
     readonly CancellationTokenSource stopping = new();
     readonly ConcurrentQueue<string?> rangeHeaders = new();
-    readonly ConcurrentBag<Task> connections = new();
-    readonly Task acceptLoop;
+    readonly List<(Thread Thread, TcpClient Client)> connections = [];
+    readonly Thread acceptLoop;
     int requestCount;
 
     public LocalFileServer(byte[] content)
@@ -31,7 +31,8 @@ sealed class LocalFileServer : IAsyncDisposable
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         FileUrl = new Uri($"http://127.0.0.1:{port}{FilePath}");
         MissingUrl = new Uri($"http://127.0.0.1:{port}/missing.bin");
-        acceptLoop = AcceptLoopAsync();
+        acceptLoop = new Thread(AcceptLoop) { IsBackground = true, Name = "LocalFileServer accept" };
+        acceptLoop.Start();
     }
 
     public Uri FileUrl { get; }
@@ -48,46 +49,50 @@ sealed class LocalFileServer : IAsyncDisposable
     /// <summary>Send the body in this many pieces with a pause between them (a slow but live server).</summary>
     public (int Pieces, TimeSpan Pause)? Trickle { get; set; }
 
-    async Task AcceptLoopAsync()
+    // The server runs on threads of its own with blocking I/O, not on the thread pool: the unit tests share the pool
+    // with trainings and other servers, and a starved pool once held a trickling answer back for seconds, so the
+    // client's stall timeout saw a silence that the server had not meant. The pauses here are the server's only.
+    void AcceptLoop()
     {
         while (!stopping.IsCancellationRequested)
         {
             TcpClient client;
-            try { client = await listener.AcceptTcpClientAsync(stopping.Token); }
-            catch (OperationCanceledException) { return; }
-            catch (SocketException) { return; }
-            connections.Add(ServeAsync(client));
+            try { client = listener.AcceptTcpClient(); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { return; }
+            var connection = new Thread(() => Serve(client)) { IsBackground = true, Name = "LocalFileServer connection" };
+            lock (connections) connections.Add((connection, client));
+            connection.Start();
         }
     }
 
-    async Task ServeAsync(TcpClient client)
+    void Serve(TcpClient client)
     {
         using (client)
         {
             try
             {
                 NetworkStream stream = client.GetStream();
-                (string path, string? range) = await ReadRequestAsync(stream);
+                (string path, string? range) = ReadRequest(stream);
                 int number = Interlocked.Increment(ref requestCount);
                 rangeHeaders.Enqueue(range);
-                await AnswerAsync(stream, number, path, range);
+                Answer(stream, number, path, range);
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
                 // The client hung up or the server is stopping: nothing to answer.
             }
         }
     }
 
-    async Task<(string Path, string? Range)> ReadRequestAsync(NetworkStream stream)
+    static (string Path, string? Range) ReadRequest(NetworkStream stream)
     {
         var header = new StringBuilder();
-        byte[] one = new byte[1];
         // Requests from HttpClient are a few hundred bytes; the cap bounds a broken one.
         while (header.Length < 16 * 1024 && !header.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
         {
-            if (await stream.ReadAsync(one, stopping.Token) == 0) throw new IOException("client closed before sending a request");
-            header.Append((char)one[0]);
+            int one = stream.ReadByte();
+            if (one < 0) throw new IOException("client closed before sending a request");
+            header.Append((char)one);
         }
         string[] lines = header.ToString().Split("\r\n");
         string path = lines[0].Split(' ')[1];
@@ -95,11 +100,11 @@ sealed class LocalFileServer : IAsyncDisposable
         return (path, range);
     }
 
-    async Task AnswerAsync(NetworkStream stream, int number, string path, string? range)
+    void Answer(NetworkStream stream, int number, string path, string? range)
     {
         if (path != FilePath)
         {
-            await WriteHeadAsync(stream, "404 Not Found", 0, null);
+            WriteHead(stream, "404 Not Found", 0, null);
             return;
         }
         int start = 0;
@@ -110,7 +115,7 @@ sealed class LocalFileServer : IAsyncDisposable
             int requested = int.Parse(range["bytes=".Length..].TrimEnd('-'));
             if (RefuseRangesWith416 || requested >= content.Length)
             {
-                await WriteHeadAsync(stream, "416 Range Not Satisfiable", 0, $"bytes */{content.Length}");
+                WriteHead(stream, "416 Range Not Satisfiable", 0, $"bytes */{content.Length}");
                 return;
             }
             start = requested;
@@ -118,10 +123,10 @@ sealed class LocalFileServer : IAsyncDisposable
             contentRange = $"bytes {start}-{content.Length - 1}/{content.Length}";
         }
 
-        await WriteHeadAsync(stream, status, content.Length - start, contentRange);
+        WriteHead(stream, status, content.Length - start, contentRange);
         if (StallAfterHeaders)
         {
-            await Task.Delay(Timeout.Infinite, stopping.Token);
+            stopping.Token.WaitHandle.WaitOne();
             return;
         }
         int end = number == 1 && CutFirstResponseAfter is { } cut ? Math.Min(content.Length, start + cut) : content.Length;
@@ -130,17 +135,17 @@ sealed class LocalFileServer : IAsyncDisposable
             int pieceLength = (end - start + pieces - 1) / pieces;
             for (int at = start; at < end; at += pieceLength)
             {
-                await stream.WriteAsync(content.AsMemory(at, Math.Min(pieceLength, end - at)), stopping.Token);
-                await stream.FlushAsync(stopping.Token);
-                await Task.Delay(pause, stopping.Token);
+                stream.Write(content, at, Math.Min(pieceLength, end - at));
+                stream.Flush();
+                if (stopping.Token.WaitHandle.WaitOne(pause)) return;
             }
             return;
         }
-        await stream.WriteAsync(content.AsMemory(start, end - start), stopping.Token);
-        await stream.FlushAsync(stopping.Token);
+        stream.Write(content, start, end - start);
+        stream.Flush();
     }
 
-    async Task WriteHeadAsync(NetworkStream stream, string status, long contentLength, string? contentRange)
+    static void WriteHead(NetworkStream stream, string status, long contentLength, string? contentRange)
     {
         var head = new StringBuilder()
             .Append($"HTTP/1.1 {status}\r\n")
@@ -149,16 +154,22 @@ sealed class LocalFileServer : IAsyncDisposable
             .Append($"Content-Length: {contentLength}\r\n");
         if (contentRange is not null) head.Append($"Content-Range: {contentRange}\r\n");
         head.Append("Connection: close\r\n\r\n");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), stopping.Token);
-        await stream.FlushAsync(stopping.Token);
+        stream.Write(Encoding.ASCII.GetBytes(head.ToString()));
+        stream.Flush();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         stopping.Cancel();
         listener.Stop();
-        await acceptLoop;
-        await Task.WhenAll(connections);
+        acceptLoop.Join();
+        (Thread Thread, TcpClient Client)[] open;
+        lock (connections) open = [.. connections];
+        // Closing a connection's socket ends a blocking read or write in its thread; a stalled or pausing one wakes on
+        // the stop signal.
+        foreach (var (_, client) in open) client.Close();
+        foreach (var (thread, _) in open) thread.Join();
         stopping.Dispose();
+        return ValueTask.CompletedTask;
     }
 }
