@@ -89,6 +89,8 @@ public static class ServeCommand
                 Common = options,
                 CommandLine = parsed,
             };
+            // Only the serve command itself: a program that hosts InferenceServer decides on its own process's allocator.
+            if (NativeAllocator.LimitRetainedMemory() is { } allocator) Console.Out.WriteLine(allocator);
             return Run(serve, load, Console.Out, cancellation);
         }, command);
         return command;

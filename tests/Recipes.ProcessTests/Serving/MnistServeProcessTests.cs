@@ -153,6 +153,9 @@ public sealed class MnistServeProcessTests(TrainedMnistFixture trained) : IClass
         string metrics = await client.GetStringAsync("/metrics");
         Assert.Contains("recipes_serving_requests_total{model=\"mnist\",endpoint=\"/predict\",status=\"200\"} 40", metrics);
         Assert.Contains("recipes_serving_batch_size_count{model=\"mnist\"}", metrics);
+
+        // The serve command tuned glibc's allocator for a long-running server (NativeAllocator) and said so.
+        if (OperatingSystem.IsLinux()) Assert.Contains("Native memory: glibc malloc", serve.Output);
     }
 
     [Fact]
